@@ -1,0 +1,1 @@
+"""The evaluation harness: metrics, baselines and reports. Reads a model directory; never trains one."""
