@@ -18,6 +18,9 @@ from kstance.labels import ConfigError, config_dir, load_labels, read_yaml
 # "the department of US affairs" is a North Korean office: an actor word followed by
 # "affairs" names a portfolio, not the speaker's side.
 _PORTFOLIO = re.compile(r"\s+affairs\b", re.IGNORECASE)
+# "its special representative for North Korea", "ambassador to China": an actor after these words
+# is the one dealt with, not the one spoken for.
+_OBJECT_PREP = re.compile(r"\b(?:for|to|toward|towards|against|with|on|over|about)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
 def _norm_quotes(text: str) -> str:
@@ -77,6 +80,9 @@ class Gazetteer:
         self._official_re = _term_pattern(self.official_terms, ignore_case=True)
         self._non_official_re = _term_pattern(self.non_official_terms, ignore_case=True)
         self._outlet_re = _term_pattern(self.news_outlets, ignore_case=False)
+        # The same role phrases recur across articles; these lookups are pure, so memoise them.
+        for name in ("official_named", "actor_in", "nearest_actor", "is_non_official", "is_official", "resolve"):
+            setattr(self, name, functools.lru_cache(maxsize=65536)(getattr(self, name)))
 
     def official_named(self, text: str) -> Official | None:
         """Return the gazetteer official whose name (or alias) occurs in ``text``, if any.
@@ -110,10 +116,28 @@ class Gazetteer:
         """
         norm = _norm_quotes(text)
         for m in self._actor_re.finditer(norm):
-            if _PORTFOLIO.match(norm, m.end()):
+            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
                 continue
             return self._term_to_actor[m.group(0)]
         return None
+
+    def nearest_actor(self, text: str) -> str | None:
+        """Return the actor named last in ``text``: the one closest to a name that follows it.
+
+        Used on the words before a name in its sentence ("In Seoul, First Vice Foreign Minister"),
+        skipping actors that are the object of the role ("special representative for North Korea").
+
+        Example:
+            >>> load_gazetteer().nearest_actor("talks with Pyongyang, South Korea's Vice Unification Minister")
+            'KOR'
+        """
+        norm = _norm_quotes(text)
+        found = None
+        for m in self._actor_re.finditer(norm):
+            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
+                continue
+            found = self._term_to_actor[m.group(0)]
+        return found
 
     def is_non_official(self, text: str) -> bool:
         """True when the phrase marks an analyst, source, resident and the like.

@@ -16,6 +16,7 @@ quotes inside one paragraph.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -85,7 +86,7 @@ _TITLES = set(
     July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
     The A An But And In On At As He She It They We I His Her Its Their Our After Before While When
     Asked Speaking According Despite During Earlier Later Last Next This That These Those Meanwhile
-    Tag Archives Korean Peninsula Central News Agency Party Ministry Council Office House Department
+    Tag Archives Korean North South Korea Koreas Peninsula Central News Agency Party Ministry Council Office House Department
     Joint Chiefs Staff Forces Army Navy Air Force Command Assembly Nations United States Republic
     People's Democratic Workers' Central Committee Summit Olympic Olympics
     """.split()
@@ -94,7 +95,7 @@ _PLACE_WORDS = {"Province", "Provinces", "City", "County", "Island", "Islands", 
                 "Strait", "Base", "Airport", "Port", "District", "Zone", "River", "Mountain"}
 _CAP_TOKEN = re.compile(r"^[A-Z][\w'\u2019.-]*$")
 _NAME_RUN = re.compile(
-    r"(?<![\w'\u2019-])([A-Z][a-z]+(?:-[a-zA-Z]+)?(?:\s+[A-Z][a-z]+(?:-[a-zA-Z]+)?){1,3})(?![\w'\u2019-])"
+    r"(?<![\w'\u2019-])([A-Z][a-z]+(?:-[a-zA-Z]+)?(?:\s+[A-Z][a-z]+(?:-[a-zA-Z]+)?){1,9})(?![\w'\u2019-])"
 )
 _FUNCTION_WORDS = set(
     """
@@ -126,11 +127,17 @@ class _Mention:
     official: bool
     pos: int
     person: bool
+    descriptor: str = ""  # role words and attribution clause seen with it ("in a statement ...")
+
+    def at(self, surface: str, pos: int) -> "_Mention":
+        """The same speaker, referred to again at ``pos``."""
+        return _Mention(surface, self.name, self.source, self.official, pos, self.person, self.descriptor)
 
 
 @dataclass
 class _ArticleState:
-    names: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, full name, descriptor)
+    # (pos, full name, words before it in its sentence, appositive after it)
+    names: list[tuple[int, str, str, str]] = field(default_factory=list)
     mentions: list[_Mention] = field(default_factory=list)
 
     def last(self, pos: int, person: bool | None = None) -> _Mention | None:
@@ -144,12 +151,29 @@ def _tokens(np: str) -> list[str]:
     return np.split()
 
 
+_TIME_TAIL = re.compile(
+    r"(?:\s+(?:on|late|early|last|this|earlier|later)\s+(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday|week|month|year|night|morning|evening|afternoon|today)|\s+(?:today|yesterday))+$"
+)
+_SPACES = re.compile(r"\s+")
+_LEADING_ADJUNCT = re.compile(r"^(?:In|At|From|On|After|Before|Speaking|Asked)\b[^,]{0,60},\s*")
+_MASKED_QUOTE = re.compile(r"[\u201c\"\u2018]x[x\s.!?]*[\u201d\"\u2019]")
+_REPORTED_THAT = re.compile(rf"\b(?:{SPEECH_VERBS})\b(?:\s+[\w'\u2019-]+){{0,5}}?\s+that$")
+_NEXT_WORD = re.compile(r"\s+([a-z][a-z-]+)")
+_POST_MODIFIER = re.compile(
+    r"^\s+((?:familiar with|close to|briefed on|involved in|knowledgeable about|based in|"
+    r"with knowledge of)\s+(?:the\s+|a\s+)?[\w-]+)"
+)
+
+
 def _clean_np(np: str) -> str:
     np = np.strip(" ,;:\u2014\u2013-")
-    np = re.sub(r"\s+", " ", np)
+    np = _SPACES.sub(" ", np)
+    np = _TIME_TAIL.sub("", np)
     return np
 
 
+@functools.lru_cache(maxsize=65536)
 def _np_before(text: str) -> str:
     """The noun phrase that ends ``text`` (the subject right before a verb), or ''.
 
@@ -188,6 +212,7 @@ def _np_before(text: str) -> str:
     return _clean_np(" ".join(reversed(picked)))
 
 
+@functools.lru_cache(maxsize=65536)
 def _np_after(text: str) -> str:
     """The noun phrase that starts ``text`` (the speaker right after ``said``), or ''."""
     words = re.findall(r"[^\s]+", text)
@@ -209,11 +234,36 @@ def _np_after(text: str) -> str:
             break
     while picked and picked[-1].lower() in _CONNECTORS:
         picked.pop()
-    return _clean_np(" ".join(picked))
+    np = _clean_np(" ".join(picked))
+    if np:
+        rest = text[text.find(picked[-1]) + len(picked[-1]):] if picked else ""
+        pm = _POST_MODIFIER.match(rest)
+        if pm and not re.search(r"[,.;]", pm.group(1)):
+            np = f"{np} {pm.group(1)}"
+    return np
 
 
 def _is_weak(np: str) -> bool:
     return np.lower() in _BARE_GENERIC
+
+
+_CLAUSE_PREPS = {"in", "on", "at", "to", "during", "after", "before", "through", "via", "from", "while",
+                 "when", "by", "late", "earlier", "later", "last", "this", "monday", "tuesday", "wednesday",
+                 "thursday", "friday", "saturday", "sunday", "again", "also", "repeatedly", "publicly"}
+
+
+def _attribution_clause(text: str) -> str:
+    """The attribution words after a speech verb ("said in a statement carried by KCNA"), without
+    the reported content that may follow ("said Seoul must ..." names the content's actor)."""
+    m = re.match(rf"\s*((?:{SPEECH_VERBS})\b)(.*)", text, re.S)
+    if not m:
+        return ""
+    verb, rest = m.group(1), m.group(2)
+    words = rest.split()
+    if not words or words[0].lower().strip(",") not in _CLAUSE_PREPS:
+        return verb
+    cut = re.split(r"\bthat\b|[:;\u201c\u2018\"]", rest, maxsplit=1)[0]
+    return f"{verb}{cut[:160]}"
 
 
 @dataclass
@@ -223,6 +273,48 @@ class _Attribution:
     media: bool  # the attribution names a news medium ("KCNA reported")
 
 
+def _looks_named(np: str) -> bool:
+    """Whether a phrase ends in what looks like a personal name (two capitalised words)."""
+    toks = np.split()
+    return len(toks) >= 2 and all(_CAP_TOKEN.match(t) and t not in _TITLES for t in toks[-2:])
+
+
+@functools.lru_cache(maxsize=65536)
+def _subject_before_verb(text: str) -> tuple[str, str]:
+    """The subject of a verb whose left context is ``text``: (noun phrase, appositive).
+
+    Handles an appositive or relative clause between subject and verb, on either side of the
+    name: "Yoon Bok-soon, an 84-year-old resident, said"; "the director-general, who was not
+    named, said"; "its special representative for North Korea, Daniel Whitford, said".
+    """
+    t = _INTERJECTIONS.sub("", text).rstrip()
+    np = _np_before(t)
+    if np.endswith(("'s", "\u2019s")):
+        return "", ""  # "Whitford's remarks": a possessive is not a subject
+    if np:
+        return np, ""
+    if not t.endswith(","):
+        return "", ""
+    chunks = [c.strip() for c in t[:-1].split(",")]
+    options = []
+    for depth in (2, 3):
+        if len(chunks) < depth:
+            break
+        tail = chunks[-depth:]
+        for i, chunk in enumerate(tail):
+            cand = _np_before(chunk) if i == 0 else _clean_np(chunk)
+            if cand and (i == 0 or _np_before(chunk) == cand):
+                others = ", ".join(c for j, c in enumerate(tail) if j != i)
+                options.append((cand, others))
+        if options:
+            break
+    if not options:
+        return "", ""
+    named = [o for o in options if _looks_named(o[0])]
+    return (named or options)[0]
+
+
+@functools.lru_cache(maxsize=65536)
 def _find_attribution(before: str, after: str) -> _Attribution | None:
     """Find the speaker phrase for a quote from the sentence text before and after it."""
     candidates: list[_Attribution] = []
@@ -233,12 +325,14 @@ def _find_attribution(before: str, after: str) -> _Attribution | None:
         np = _np_after(m.group(1))
         if np:
             candidates.append(_Attribution(np, a, bool(_MEDIA.search(np))))
+    # `,” Kim said` / `, its special representative for North Korea, Daniel Whitford, said`
     if not candidates:
         vm = _VERB_RE.search(a)
-        if vm and vm.start() < 120:
-            np = _np_before(a[: vm.start()])
-            if np and _clean_np(a[: vm.start()]).endswith(np) and len(_clean_np(a[: vm.start()])) == len(np):
-                candidates.append(_Attribution(np, a, bool(_MEDIA.search(np))))
+        if vm and vm.start() < 160 and not re.search(r"[.;:!?]", a[: vm.start()]):
+            lead = a[: vm.start()]
+            np, appos = _subject_before_verb(lead)
+            if np and len(_clean_np(lead)) <= len(np) + len(appos) + 4:
+                candidates.append(_Attribution(np, f"{appos} {a}", bool(_MEDIA.search(np))))
     # 2. a trailing attribution later in the sentence: `… is necessary, Biegun said`
     if not candidates:
         for tm in re.finditer(rf",\s*([^,]{{1,80}}?)\s+(?:{SPEECH_VERBS})\b", after):
@@ -256,11 +350,12 @@ def _find_attribution(before: str, after: str) -> _Attribution | None:
     verbs = list(_VERB_RE.finditer(before))
     weak = None
     for vm in reversed(verbs):
-        np = _np_before(before[: vm.start()])
+        left = before[: vm.start()]
+        np, appos = _subject_before_verb(left)
         if np.lower() in {"which", "who"}:
-            np = _np_before(before[: vm.start()].rstrip()[: -len(np)].rstrip(" ,"))
+            np, appos = _subject_before_verb(left.rstrip()[: -len(np)].rstrip(" ,") + " ")
         if np:
-            att = _Attribution(np, before[vm.start():], bool(_MEDIA.search(np)))
+            att = _Attribution(np, f"{appos} {_attribution_clause(before[vm.start():])}", bool(_MEDIA.search(np)))
             if _is_weak(np):
                 weak = weak or att
                 continue
@@ -271,8 +366,9 @@ def _find_attribution(before: str, after: str) -> _Attribution | None:
             candidates.append(weak)
     # a coordinated verb with no subject of its own ("Trump was asked … and mentioned"):
     # the sentence's subject speaks.
-    if verbs and not any(c.np for c in candidates):
-        np = _np_before(re.split(r"\s+(?:was|were|is|has|had|would|will)\b", before, maxsplit=1)[0]) if re.search(r"\s+(?:was|were|is|has|had|would|will)\b", before) else ""
+    if verbs and not candidates:
+        aux = re.search(r"\s+(?:was|were|is|has|had|would|will)\b", before)
+        np = _np_before(before[: aux.start()]) if aux else ""
         if np and before.startswith(np):
             candidates.append(_Attribution(np, before, False))
     am = _ACCORDING_RE.search(before + " " + after)
@@ -308,132 +404,67 @@ class QuoteExtractor:
         self.split_pages = split_pages
 
     # -- names ---------------------------------------------------------------------------------
+    def _is_title(self, tok: str) -> bool:
+        bare = tok.rstrip(",").replace("\u2019", "'")
+        if bare.endswith("'s"):
+            return True  # "Seoul's Kim": a possessive is a descriptor, never part of a name
+        return bare in _TITLES or bool(self.gaz.actor_in(bare)) or bare.upper() == bare
+
     def _register_names(self, text: str, article: Article, state: _ArticleState) -> None:
         """Record every full personal name in the article, with the words next to it."""
         body = text[article.start : article.end]
         for m in _NAME_RUN.finditer(body):
             toks = m.group(1).split()
-            # drop leading titles/actor words: "President Donald Trump" -> "Donald Trump"
-            while toks and (toks[0] in _TITLES or self.gaz.actor_in(toks[0])):
-                toks.pop(0)
-            while toks and (toks[-1] in _TITLES or self.gaz.actor_in(toks[-1])):
-                toks.pop()
-            if len(toks) < 2 or any(t in _TITLES for t in toks):
+            # the name is the run after the last title or actor word:
+            # "Vice North Korean Foreign Minister Choe Son Hui" -> "Choe Son Hui"
+            cut = max((i + 1 for i, t in enumerate(toks) if self._is_title(t)), default=0)
+            toks = toks[cut:]
+            if len(toks) < 2 or toks[-1] in _PLACE_WORDS:
                 continue
             name = " ".join(toks)
             if self.gaz.actor_in(name):
                 continue
-            pos = article.start + m.start(1) + m.group(1).index(toks[0])
-            s = max(article.start, pos - 80)
-            e = min(article.end, pos + len(name) + 100)
-            descriptor = text[s:e]
-            # keep the descriptor within the sentence-ish window around the name
-            left = re.split(r"[.!?]\s", text[s:pos])[-1]
-            right = re.split(r"(?<!\b[A-Z])[.!?]\s", text[pos + len(name) : e])[0]
-            descriptor = (left + " " + right).strip()
-            state.names.append((pos, name, descriptor))
+            pos = article.start + m.start(1) + m.group(1).rindex(name)
+            # the words around the name within its sentence describe it ("an analyst at ... in Seoul")
+            s = max(article.start, pos - 120)
+            e = min(article.end, pos + len(name) + 120)
+            left = re.split(r"(?<![A-Z])[.!?]\s|[\u201d\"]", text[s:pos])[-1]
+            right = re.split(r"(?<![A-Z])[.!?]\s|[\u201c\u2018\"]", text[pos + len(name) : e])[0]
+            state.names.append((pos, name, left, right))
 
     def _full_name(self, short: str, pos: int, state: _ArticleState) -> tuple[str, str] | None:
-        """Resolve a surname or short form to the latest full name given before ``pos``."""
-        toks = [t for t in short.split() if t not in _TITLES and t.lower() not in {"the", "a", "an"}]
-        if len(toks) != 1:
-            return None
-        key = toks[0].rstrip("'\u2019s") if toks[0].endswith(("'s", "\u2019s")) else toks[0]
-        best = None
-        for npos, name, desc in state.names:
-            if npos >= pos:
-                break
-            parts = name.split()
-            if key in (parts[0], parts[-1]) or key == name:
-                best = (name, desc)
-        if best is None:
-            for npos, name, desc in state.names:
-                parts = name.split()
-                if npos < pos + 400 and key in (parts[0], parts[-1]):
-                    return name, desc
-        return best
+        """Resolve a surname or short form to the latest full name given before ``pos``.
 
-    # -- attribution ---------------------------------------------------------------------------
-    def _speaker(self, np: str, clause: str, pos: int, state: _ArticleState) -> _Mention | None:
-        """Turn a speaker phrase into a mention: resolve pronouns, surnames and definite roles."""
-        low = np.lower()
-        if low in PRONOUNS:
-            want_person = low in {"he", "she", "his", "her"}
-            prev = state.last(pos, person=want_person) if low != "they" else state.last(pos)
-            if prev is None:
-                prev = state.last(pos)
-            return _Mention(np, prev.name, prev.source, prev.official, pos, prev.person) if prev else None
-        # "the source", "the minister": the latest speaker with that head word
-        m = re.fullmatch(r"(?i:the)\s+([a-z-]+(?:\s+[a-z-]+)?)", np)
-        if m:
-            head = m.group(1).split()[-1]
-            for prev in reversed(state.mentions):
-                if prev.pos < pos and head in prev.name.lower().split():
-                    return _Mention(np, prev.name, prev.source, prev.official, pos, prev.person)
-        name = np
-        descriptor = ""
-        person = False
-        official_gaz = self.gaz.official_named(np)
-        run = self._name_in(np)
-        if run:
-            resolved = self._full_name(run, pos, state) if len(run.split()) == 1 else None
-            if resolved:
-                name, descriptor = resolved
-                person = True
-            elif len(run.split()) >= 2:
-                name = run
-                person = True
-                # an earlier mention of the same name may carry its role ("Kim Yong Chol, a senior
-                # North Korean official")
-                for npos, full, desc in state.names:
-                    if full == run and npos <= pos:
-                        descriptor = desc
-                        break
-                else:
-                    for npos, full, desc in state.names:
-                        if full == run:
-                            descriptor = desc
-                            break
-            elif official_gaz is None:
-                person = True
-            role = np.replace(run, "").strip()
-            descriptor = f"{role} {descriptor}".strip()
-        if official_gaz is not None:
-            person = True
-            if name == np:
-                name = self._name_in(np) or np
-        core = re.split(r"\s+(?:of|from|to|for|at|in|based)\s+", np.lower())[0].split()
-        if any(w in _PERSON_HEADS for w in core):
-            person = True
-        source, official = self.gaz.resolve(name if person and run else np, f"{descriptor} {clause}")
-        if source is None or (self.gaz.official_named(name) is None and person and run):
-            # the role words in the phrase ("JCS spokesman Kim Joon-rak") name the side
-            s2, o2 = self.gaz.resolve(np, f"{descriptor} {clause}")
-            source = source or s2
-            official = official or o2
-        if source is None:
-            # a phrase seen before ("Daily NK sources") keeps the side it had then
-            for prev in reversed(state.mentions):
-                if prev.source and (np.lower() in prev.surface.lower() or prev.surface.lower() in np.lower()):
-                    source = prev.source
-                    break
-        if self.gaz.is_non_official(np):
-            official = False
-        return _Mention(np, name, source, official, pos, person)
+        A headline may use a surname that the body spells out just below it, so a name given
+        shortly after ``pos`` is the fallback.
+        """
+        key = short.replace("\u2019", "'")
+        key = key[:-2] if key.endswith("'s") else key
+        best = None
+        for entry in state.names:
+            if entry[0] >= pos:
+                break
+            parts = entry[1].split()
+            if key in (parts[0], parts[-1]) or key == entry[1]:
+                best = entry
+        if best is None:
+            for entry in state.names:
+                parts = entry[1].split()
+                if pos <= entry[0] < pos + 600 and key in (parts[0], parts[-1]):
+                    return entry
+        return best
 
     def _name_in(self, np: str) -> str:
         """The personal name at the end of a speaker phrase, without titles ('' if none)."""
         off = self.gaz.official_named(np)
         if off is not None:
             for n in off.names:
-                if n in np:
+                if n in np.replace("\u2019", "'"):
                     return n
-        toks = np.split()
         run: list[str] = []
-        for t in reversed(toks):
+        for t in reversed(np.split()):
             bare = t.rstrip(",")
-            if _CAP_TOKEN.match(bare) and bare not in _TITLES and not self.gaz.actor_in(bare) \
-                    and bare.upper() != bare:
+            if _CAP_TOKEN.match(bare) and not self._is_title(bare):
                 run.append(bare)
             else:
                 break
@@ -441,6 +472,107 @@ class QuoteExtractor:
         if name and (self.gaz.actor_in(name) or name.split()[-1] in _PLACE_WORDS):
             return ""
         return name
+
+    # -- attribution ---------------------------------------------------------------------------
+    def _resolve_reference(self, np: str, pos: int, state: _ArticleState) -> _Mention | None:
+        """A pronoun, "the statement", or a definite role ("the source", "the minister") refers to
+        an earlier speaker in the same article."""
+        low = np.lower()
+        if low in PRONOUNS:
+            if low in {"he", "she", "his", "her"}:
+                prev = state.last(pos, person=True) or state.last(pos)
+            elif low in {"it", "its"}:
+                prev = state.last(pos, person=False) or state.last(pos)
+            else:
+                prev = state.last(pos)
+            return prev.at(np, pos) if prev else None
+        m = re.fullmatch(r"(?i:the)\s+([a-z-]+(?:\s+[a-z-]+)?)", np)
+        if not m:
+            return None
+        head = m.group(1).split()[-1]
+        if head in {"statement", "report", "release", "commentary", "letter", "readout", "communique"}:
+            for prev in reversed(state.mentions):
+                if prev.pos < pos and head in prev.descriptor.lower():
+                    return prev.at(np, pos)
+            prev = state.last(pos, person=False)
+            return prev.at(np, pos) if prev else None
+        for prev in reversed(state.mentions):
+            if prev.pos < pos and (head in prev.name.lower().split() or head in prev.surface.lower().split()
+                                   or re.search(rf"\b{re.escape(head)}\b", prev.descriptor.lower())):
+                return prev.at(np, pos)
+        return None
+
+    def _speaker(self, np: str, clause: str, pos: int, state: _ArticleState) -> _Mention | None:
+        """Turn a speaker phrase into a mention: resolve references, surnames and roles; find the side."""
+        ref = self._resolve_reference(np, pos, state)
+        if ref is not None or np.lower() in PRONOUNS:
+            return ref
+        name, descriptor, person = np, "", False
+        name_side = None
+        run = self._name_in(np)
+        if run:
+            person = True
+            entry = self._full_name(run, pos, state) if len(run.split()) == 1 else None
+            if entry is None:
+                # the nearest mention of the same full name carries its role
+                same = [e for e in state.names if e[1] == run]
+                entry = min(same, key=lambda e: abs(e[0] - pos)) if same else None
+            if entry is not None:
+                _, name, left, right = entry
+                descriptor = f"{left} {right}"
+                # the actor words closest before the name, then its appositive
+                # ("In Seoul, First Vice Foreign Minister Oh Jin-seok"; "Park, an analyst in Seoul")
+                name_side = self.gaz.nearest_actor(left) or self.gaz.actor_in(right)
+            else:
+                name = run
+            role = np.replace(run, "").strip()
+            descriptor = f"{role} {descriptor}".strip()
+        core = re.split(r"\s+(?:of|from|to|for|at|in|based)\s+", np.lower())[0].split()
+        if any(w.strip(",") in _PERSON_HEADS for w in core):
+            person = True
+        # Side: a gazetteer name, then the speaker phrase's own actor words, then the words seen
+        # around the name, then the attribution clause ("in a statement carried by KCNA").
+        source, official = self.gaz.resolve(np, f"{descriptor} {clause}")
+        if run:
+            s_name, o_name = self.gaz.resolve(name, f"{descriptor} {clause}")
+            if self.gaz.official_named(name) is not None:
+                source = s_name
+            elif self.gaz.actor_in(np) is None and name_side is not None:
+                source = name_side
+            official = official or o_name
+        if run and (source is None or name_side is None):
+            # a person keeps the side found at an earlier mention of the same name
+            for prev in reversed(state.mentions):
+                if prev.person and prev.name == name and prev.source:
+                    source = prev.source
+                    break
+        if source is None:
+            # a phrase seen before ("Daily NK sources") keeps the side it had then
+            for prev in reversed(state.mentions):
+                if prev.source and (np.lower() in prev.surface.lower() or prev.surface.lower() in np.lower()):
+                    source = prev.source
+                    break
+        if self.gaz.is_non_official(np) or self.gaz.is_non_official(descriptor.split(",")[0] if run else ""):
+            official = False
+        return _Mention(np, name, source, official, pos, person, f"{descriptor} {clause}".strip())
+
+    def _sentence_subject(self, sentence: str, pos: int, state: _ArticleState) -> bool:
+        """Remember a named person who opens a sentence, as the antecedent of a later "he"/"she".
+
+        Returns whether one was registered.
+        """
+        body = _LEADING_ADJUNCT.sub("", sentence.lstrip())
+        np = _np_after(body)
+        if not np or np.lower() in PRONOUNS or not self._name_in(np):
+            return False
+        rest = body[len(np):].lstrip()
+        if rest.startswith(("'s", "\u2019s", ",", "and ")):
+            return False  # "Whitford's remarks", a list: not the subject
+        ment = self._speaker(np, rest[:120], pos, state)
+        if ment is not None and ment.person:
+            state.mentions.append(ment)
+            return True
+        return False
 
     # -- main ----------------------------------------------------------------------------------
     def extract(self, text: str, doc_id: str, extra: dict | None = None) -> list[dict]:
@@ -482,71 +614,73 @@ class QuoteExtractor:
         for q in quotes:
             by_para.setdefault(q.para, []).append(q)
         out = []
+        mentions_of: list[_Mention | None] = []
+        para_with_quotes = {pi for q in quotes for pi in range(q.para, q.end_para + 1)}
         prev_quote_speaker: _Mention | None = None
-        art_actor: str | None = None
         prev_quote_para = -10
+        art_actor: str | None = None
+        subject_actor: str | None = None  # the side of the latest sentence subject or speaker
         for pi, para in enumerate(art.paragraphs):
-            pq = [q for q in quotes if q.para <= pi <= q.end_para]
-            masked = mask_quotes(text, pq, para.start, para.end)
+            pq = [q for q in quotes if q.para <= pi <= q.end_para] if pi in para_with_quotes else []
+            masked = mask_quotes(text, pq, para.start, para.end) if pq else text[para.start : para.end]
             sents = sentence_bounds(masked, para.start)
-            # speech verbs outside quotes update the latest speaker (for "he said" later on)
+            # speakers named outside quotes ("X said on Monday ...") and persons opening a sentence
+            # become antecedents for "he said" and "the minister said" later on
             for ss, se in sents:
                 local = masked[ss - para.start : se - para.start]
                 first_q = min((q.open_pos for q in pq if q.para == pi and ss <= q.open_pos < se), default=se)
-                for vm in _VERB_RE.finditer(local[: first_q - ss]):
-                    np = _np_before(local[: vm.start()])
+                head = local[: first_q - ss]
+                registered = self._sentence_subject(head, ss, state)
+                lead = _np_after(_LEADING_ADJUNCT.sub("", head.lstrip()))
+                lead_actor = self.gaz.actor_in(lead) if lead else None
+                if lead_actor:
+                    subject_actor = lead_actor
+                for vm in _VERB_RE.finditer(head if not registered else ""):
+                    np, appos = _subject_before_verb(head[: vm.start()])
                     if np and np.lower() not in PRONOUNS and not _is_weak(np):
-                        ment = self._speaker(np, local[vm.start():], ss + vm.start(), state)
+                        ment = self._speaker(np, f"{appos} {_attribution_clause(head[vm.start():])}", ss + vm.start(), state)
                         if ment is not None:
                             state.mentions.append(ment)
+                            registered = True
                         break
             for q in by_para.get(pi, []):
-                sent = next(((s, e) for s, e in sents if s <= q.open_pos < e), (para.start, para.end))
-                ss, se = sent
+                ss, se = next(((s, e) for s, e in sents if s <= q.open_pos < e), (para.start, para.end))
                 close = q.close_pos if q.close_pos is not None else q.end
+                context_end = se
                 if q.end_para != q.para:
                     # attribution of a multi-paragraph quote may sit after its last part
                     last = art.paragraphs[q.end_para]
                     lmask = mask_quotes(text, [q], last.start, last.end)
-                    lsents = sentence_bounds(lmask, last.start)
-                    se2 = next((e for s, e in lsents if s <= close < e), last.end)
-                    after = lmask[close + 1 - last.start : se2 - last.start] if close < last.end else ""
+                    context_end = next((e for s, e in sentence_bounds(lmask, last.start) if s <= close < e), last.end)
+                    after = lmask[close + 1 - last.start : context_end - last.start] if close < last.end else ""
                 else:
                     after = masked[close + 1 - para.start : se - para.start] if close < se else ""
                 before = masked[ss - para.start : q.open_pos - para.start]
-                # other quotes in the sentence are masked already; shorten to a placeholder
-                before_c = re.sub(r"[\u201c\"\u2018]x[x\s.!?]*[\u201d\"\u2019]", "Q", before)
-                after_c = re.sub(r"[\u201c\"\u2018]x[x\s.!?]*[\u201d\"\u2019]", "Q", after)
-                att = _find_attribution(before_c, after_c)
+                # other quotes in the sentence are masked already; shorten them to a placeholder
+                before_c = _MASKED_QUOTE.sub("Q", before)
+                after_c = _MASKED_QUOTE.sub("Q", after)
                 quote_text = q.words(text)
-                scare = _is_scare_quote(text, q, quote_text)
-                mention = None
-                if att is not None and not scare:
-                    mention = self._speaker(att.np, att.clause, q.open_pos, state)
+                scare = _is_scare_quote(text, q, quote_text, before_c)
+                att = None if scare else _find_attribution(before_c, after_c)
+                mention = self._speaker(att.np, att.clause, q.open_pos, state) if att is not None else None
                 if mention is None and not scare and att is None:
                     # no attribution in the sentence: a quote paragraph, or a further sentence of the
                     # quote before, belongs to the speaker of that quote
                     if prev_quote_speaker is not None and prev_quote_para >= pi - 1:
                         no_verb_here = not _VERB_RE.search(masked)
                         if prev_quote_para == pi or no_verb_here or text[para.start] in "\u201c\"\u2018'":
-                            mention = prev_quote_speaker
-                if mention is not None and mention.source is None and not mention.official:
-                    # a non-official with no side named works where the story is set
+                            mention = prev_quote_speaker.at(prev_quote_speaker.surface, q.open_pos)
+                if mention is not None and mention.source is None:
+                    # no side named: the side of the sentence before (its subject or its speaker),
+                    # else the actor the story names most
                     if art_actor is None:
                         art_actor = self.gaz.main_actor(text[art.start : art.end]) or ""
-                    mention = _Mention(mention.surface, mention.name, art_actor or None, False,
-                                       mention.pos, mention.person)
+                    mention.source = subject_actor or art_actor or None
                 if mention is not None:
-                    state.mentions.append(
-                        _Mention(mention.surface, mention.name, mention.source, mention.official,
-                                 q.open_pos, mention.person)
-                    )
+                    subject_actor = mention.source or subject_actor
+                    state.mentions.append(mention.at(mention.surface, q.open_pos))
                     prev_quote_speaker, prev_quote_para = mention, q.end_para
-                context_end = se
-                if q.end_para != q.para:
-                    last = art.paragraphs[q.end_para]
-                    lmask = mask_quotes(text, [q], last.start, last.end)
-                    context_end = next((e for s, e in sentence_bounds(lmask, last.start) if s <= close < e), last.end)
+                mentions_of.append(mention)
                 context = text[ss : q.start] + QUOTE_MARKER + text[q.end : context_end]
                 rec = {
                     "id": "",
@@ -558,11 +692,31 @@ class QuoteExtractor:
                     "source": mention.source if mention else None,
                     "official": bool(mention.official) if mention else False,
                     "fragment": _is_fragment(quote_text, before_c, after_c),
-                    "context": re.sub(r"\s+", " ", context).strip(),
+                    "context": _SPACES.sub(" ", context).strip(),
                 }
                 rec.update(extra)
                 out.append(rec)
+        if art.headline:
+            self._resolve_headline(out, mentions_of, art, state)
         return out
+
+    def _resolve_headline(self, out: list[dict], mentions: list, art: Article, state: _ArticleState) -> None:
+        """A headline names its speaker in short ("N. Korean ministry", "Seoul's Kim"); give the
+        fuller form the body uses for the same speaker."""
+        head_end = art.paragraphs[0].end
+        for rec, ment in zip(out, mentions):
+            if rec["start"] >= head_end or ment is None:
+                continue
+            head_words = {w.lower().strip(",.'\u2019s") for w in ment.surface.split()}
+            for later in state.mentions:
+                if later.pos < head_end or later.source != ment.source:
+                    continue
+                later_words = {w.lower() for w in later.surface.split()} | {w.lower() for w in later.name.split()}
+                shared = head_words & later_words & (_PERSON_HEADS | {"ministry", "office", "agency", "command"}
+                                                     | {w.lower() for w in later.name.split()})
+                if shared:
+                    rec["speaker"], rec["official"] = later.name, later.official
+                    break
 
 
 def _one_article(text: str) -> list[Article]:
@@ -573,26 +727,32 @@ def _one_article(text: str) -> list[Article]:
 
 
 def _is_fragment(quote: str, before: str, after: str) -> bool:
-    """A few words embedded in the reporter's own sentence, not a statement on its own."""
-    words = len(quote.split())
-    if words > 10:
-        return False
+    """Whether the quote is a fragment: words that continue the reporter's own sentence.
+
+    A quotation that stands as its own sentence, or as the whole clause after "said (that)" or a
+    colon, is a statement; one that begins mid-clause ("…would take “corresponding measures”") is
+    a fragment, whatever its length. See docs/annotation-guidelines.md.
+    """
     b = before.strip()
-    if re.search(rf"\b(?:{SPEECH_VERBS})\b(?:\s+\w+){{0,4}}\s+that$", b) or b.endswith(":"):
+    if not b or b.endswith((":", ",")) and _VERB_RE.search(b[-60:]) or b.endswith(":"):
+        # a quotation opening the sentence is a fragment only if it is a few words that the
+        # reporter's sentence goes on from (“Maximum pressure” remains the policy)
+        a = after.strip()
+        short = len(quote.split()) <= 4 and not quote[:1].isupper()
+        return bool(short and a and not a.startswith((",", ".", "!", "?")) and not _VERB_RE.match(a))
+    if _REPORTED_THAT.search(b):
         return False  # a reported statement ("adding that “…”"), however short
-    standalone_start = quote[:1].isupper() and (not b or b.endswith((":", ",")) or b.endswith("that"))
-    if standalone_start and (not after.strip() or after.lstrip().startswith((",", ".")) or _VERB_RE.search(after[:40])):
-        return False
-    if quote[:1].isupper() and not b and words >= 3:
-        return False
     return True
 
 
-def _is_scare_quote(text: str, q: QuoteSpan, quote: str) -> bool:
-    """One quoted word used as a modifier of the next noun (“blackout” training): nobody's words."""
+def _is_scare_quote(text: str, q: QuoteSpan, quote: str, before: str) -> bool:
+    """Words the reporter puts in marks as a term, not as anybody's words: a single word used as a
+    modifier of the next noun (“blackout” training), or a so-called “X”."""
+    if re.search(r"\bso-called\s*$", before):
+        return True
     if len(quote.split()) != 1 or q.close_pos is None:
         return False
-    m = re.match(r"\s+([a-z][a-z-]+)", text[q.close_pos + 1 : q.close_pos + 40])
+    m = _NEXT_WORD.match(text, q.close_pos + 1, q.close_pos + 40)
     return bool(m) and m.group(1) not in _FUNCTION_WORDS and not _VERB_RE.fullmatch(m.group(1))
 
 

@@ -72,7 +72,8 @@ def html_to_text(html: str, path: str | Path = "<html>") -> tuple[str, dict]:
     import trafilatura  # maintained main-text extraction; only needed for HTML input
 
     body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
-    if not body or not body.strip():
+    # A page of navigation links yields a few words ("Home"); that is not an article.
+    if not body or len(body.split()) < 15:
         raise InputError(f"{path}: no article text found in the HTML page")
     meta = trafilatura.extract_metadata(html)
     info = {}

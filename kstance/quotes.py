@@ -103,7 +103,12 @@ def looks_like_headline(line: str) -> bool:
     if not words or len(words) > 25:
         return False
     if line[-1] in _TERMINAL:
-        return False
+        # a headline may end on a quotation ('… calls drills "rehearsal for invasion"'), but a
+        # paragraph that is one quotation, or ends a sentence inside the marks, is body text
+        if not (line[-1] in CLOSERS or line[-1] in STRAIGHT) or line[0] in OPENERS or line[0] in STRAIGHT:
+            return False
+        if len(line) > 1 and line[-2] in ".!?,":
+            return False
     return line[0].isupper() or line[0].isdigit() or line[0] in OPENERS or line[0] in STRAIGHT
 
 
@@ -280,6 +285,7 @@ def find_quotes(text: str, article: Article) -> list[QuoteSpan]:
     return quotes
 
 
+_NONSPACE = re.compile(r"\S")
 _ABBREV = {
     "mr", "ms", "mrs", "dr", "st", "gen", "lt", "col", "sgt", "capt", "rep", "sen", "gov", "prof",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs",
@@ -332,15 +338,20 @@ def mask_quotes(text: str, quotes: list[QuoteSpan], lo: int, hi: int) -> str:
         >>> mask_quotes(doc, q, 0, len(doc))
         'He said “xx.” Then left.'
     """
-    chars = list(text[lo:hi])
-    for q in quotes:
-        for s, e in q.parts:
-            if e <= lo or s >= hi:
-                continue
-            keep_last = text[e - 1] in ".!?\u2026"
-            for i in range(max(s, lo), min(e, hi)):
-                if keep_last and i == e - 1:
-                    continue
-                if not chars[i - lo].isspace():
-                    chars[i - lo] = "x"
-    return "".join(chars)
+    spans = sorted((max(s, lo), min(e, hi), e) for q in quotes for s, e in q.parts if e > lo and s < hi)
+    if not spans:
+        return text[lo:hi]
+    pieces = []
+    pos = lo
+    for s, e, true_end in spans:
+        if s < pos:
+            continue
+        pieces.append(text[pos:s])
+        keep_last = e == true_end and text[e - 1] in ".!?\u2026"
+        body = text[s : e - 1] if keep_last else text[s:e]
+        pieces.append(_NONSPACE.sub("x", body))
+        if keep_last:
+            pieces.append(text[e - 1])
+        pos = e
+    pieces.append(text[pos:hi])
+    return "".join(pieces)
