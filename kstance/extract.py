@@ -40,6 +40,22 @@ SPEECH_VERBS = (
     "noting|arguing|asking|asked"
 )
 _VERB_RE = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
+# Patterns used per quote or per sentence are compiled once here: building the verb alternation
+# into an f-string and looking it up in re's cache on every call cost more than the match itself.
+_VERB_THEN_NP = re.compile(rf"(?:{SPEECH_VERBS})\b\s+(.*)")  # `said Kim ...`
+_NOT_SPEAKER_NEXT = re.compile(r"(?:that|on|in|at|to|by|with|he|she|it|they)\b")
+_SENTENCE_PUNCT = re.compile(r"[.;:!?]")
+_TRAILING_ATTRIBUTION = re.compile(rf",\s*([^,]{{1,80}}?)\s+(?:{SPEECH_VERBS})\b")  # `…, Biegun said`
+_AUX_VERB = re.compile(r"\s+(?:was|were|is|has|had|would|will)\b")
+_CLAUSE_VERB = re.compile(rf"\s*((?:{SPEECH_VERBS})\b)(.*)", re.S)
+_CLAUSE_END = re.compile(r"\bthat\b|[:;\u201c\u2018\"]")
+_PM_PUNCT = re.compile(r"[,.;]")
+_SO_CALLED = re.compile(r"\bso-called\s*$")
+_DEFINITE = re.compile(r"(?i:the)\s+([a-z-]+(?:\s+[a-z-]+)?)")
+_CORE_SPLIT = re.compile(r"\s+(?:of|from|to|for|at|in|based)\s+")
+# the words around a name, cut at a sentence end or a quotation mark
+_LEFT_CUT = re.compile(r"(?<![A-Z])[.!?]\s|[\u201d\"]")
+_RIGHT_CUT = re.compile(r"(?<![A-Z])[.!?]\s|[\u201c\u2018\"]")
 _CITING_RE = re.compile(r",\s*(?:citing|quoting)\s+([^,.;]+)")
 _ACCORDING_RE = re.compile(r"\baccording to\s+([^,.;]+)", re.IGNORECASE)
 
@@ -136,9 +152,42 @@ class _Mention:
 
 @dataclass
 class _ArticleState:
-    # (pos, full name, words before it in its sentence, appositive after it)
-    names: list[tuple[int, str, str, str]] = field(default_factory=list)
+    text: str = ""
+    lo: int = 0  # the article's bounds in ``text``
+    hi: int = 0
+    # (pos, full name) of every personal name in the article, in text order
+    names: list[tuple[int, str]] = field(default_factory=list)
+    # names indexed by their first and last word and by the whole name (entries in text order), so
+    # that resolving a surname looks at that surname's few entries, not at every name in the article
+    by_ref: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    by_name: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     mentions: list[_Mention] = field(default_factory=list)
+    _context: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def add_name(self, pos: int, name: str) -> None:
+        entry = (pos, name)
+        self.names.append(entry)
+        parts = name.split()
+        for key in dict.fromkeys((parts[0], parts[-1], name)):  # each entry once per key
+            self.by_ref.setdefault(key, []).append(entry)
+        self.by_name.setdefault(name, []).append(entry)
+
+    def context(self, entry: tuple[int, str]) -> tuple[str, str]:
+        """The words before a name within its sentence and its appositive after it.
+
+        Computed when a speaker resolves to the name, not for every name the article holds: most
+        names are never looked up.
+        """
+        pos, name = entry
+        got = self._context.get(pos)
+        if got is None:
+            text = self.text
+            s = max(self.lo, pos - 120)
+            e = min(self.hi, pos + len(name) + 120)
+            left = _LEFT_CUT.split(text[s:pos])[-1]
+            right = _RIGHT_CUT.split(text[pos + len(name) : e], maxsplit=1)[0]
+            got = self._context[pos] = (left, right)
+        return got
 
     def last(self, pos: int, person: bool | None = None) -> _Mention | None:
         for m in reversed(self.mentions):
@@ -184,7 +233,7 @@ def _np_before(text: str) -> str:
     rel = _RELATIVE.search(text)
     if rel:
         text = text[: rel.start()]
-    words = re.findall(r"[^\s]+", text)
+    words = text.split()  # same as re.findall(r"[^\s]+", text): both split on Unicode whitespace
     picked: list[str] = []
     # leading auxiliaries ("North Korea has demanded") are skipped
     while words and words[-1].lower() in _AUXILIARIES:
@@ -199,7 +248,7 @@ def _np_before(text: str) -> str:
             or lw.endswith(("-based", "'s", "\u2019s"))
             or (lw in _CONNECTORS and picked)
             or (lw in PRONOUNS and not picked)
-            or re.fullmatch(r"u\.[sn]\.", lw) is not None
+            or lw in ("u.s.", "u.n.")
         )
         if not ok:
             break
@@ -215,7 +264,7 @@ def _np_before(text: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _np_after(text: str) -> str:
     """The noun phrase that starts ``text`` (the speaker right after ``said``), or ''."""
-    words = re.findall(r"[^\s]+", text)
+    words = text.split()
     picked = []
     for w in words:
         stripped = w.rstrip(",.;:")
@@ -238,9 +287,29 @@ def _np_after(text: str) -> str:
     if np:
         rest = text[text.find(picked[-1]) + len(picked[-1]):] if picked else ""
         pm = _POST_MODIFIER.match(rest)
-        if pm and not re.search(r"[,.;]", pm.group(1)):
+        if pm and not _PM_PUNCT.search(pm.group(1)):
             np = f"{np} {pm.group(1)}"
     return np
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_pattern(word: str) -> re.Pattern:
+    return re.compile(rf"\b{re.escape(word)}\b")
+
+
+@functools.lru_cache(maxsize=65536)
+def _has_person_head(np: str) -> bool:
+    """Whether the head of a speaker phrase (before "of", "from", ...) is a person's role."""
+    core = _CORE_SPLIT.split(np.lower())[0].split()
+    return any(w.strip(",") in _PERSON_HEADS for w in core)
+
+
+@functools.lru_cache(maxsize=65536)
+def _sentence_lead(head: str) -> tuple[str, str]:
+    """A sentence (up to its first quote) without a leading adjunct ("In Seoul, "), and the noun
+    phrase it opens with: the sentence's subject, if it has one."""
+    body = _LEADING_ADJUNCT.sub("", head.lstrip())
+    return body, _np_after(body)
 
 
 def _is_weak(np: str) -> bool:
@@ -255,14 +324,14 @@ _CLAUSE_PREPS = {"in", "on", "at", "to", "during", "after", "before", "through",
 def _attribution_clause(text: str) -> str:
     """The attribution words after a speech verb ("said in a statement carried by KCNA"), without
     the reported content that may follow ("said Seoul must ..." names the content's actor)."""
-    m = re.match(rf"\s*((?:{SPEECH_VERBS})\b)(.*)", text, re.S)
+    m = _CLAUSE_VERB.match(text)
     if not m:
         return ""
     verb, rest = m.group(1), m.group(2)
     words = rest.split()
     if not words or words[0].lower().strip(",") not in _CLAUSE_PREPS:
         return verb
-    cut = re.split(r"\bthat\b|[:;\u201c\u2018\"]", rest, maxsplit=1)[0]
+    cut = _CLAUSE_END.split(rest, maxsplit=1)[0]
     return f"{verb}{cut[:160]}"
 
 
@@ -320,22 +389,22 @@ def _find_attribution(before: str, after: str) -> _Attribution | None:
     candidates: list[_Attribution] = []
     # 1. right after the quote: `,” Kim said` / `,” said Kim` / `, he added`
     a = after.lstrip(" ,")
-    m = re.match(rf"(?:{SPEECH_VERBS})\b\s+(.*)", a)
-    if m and not re.match(r"(?:that|on|in|at|to|by|with|he|she|it|they)\b", m.group(1)):
+    m = _VERB_THEN_NP.match(a)
+    if m and not _NOT_SPEAKER_NEXT.match(m.group(1)):
         np = _np_after(m.group(1))
         if np:
             candidates.append(_Attribution(np, a, bool(_MEDIA.search(np))))
     # `,” Kim said` / `, its special representative for North Korea, Daniel Whitford, said`
     if not candidates:
         vm = _VERB_RE.search(a)
-        if vm and vm.start() < 160 and not re.search(r"[.;:!?]", a[: vm.start()]):
+        if vm and vm.start() < 160 and not _SENTENCE_PUNCT.search(a, 0, vm.start()):
             lead = a[: vm.start()]
             np, appos = _subject_before_verb(lead)
             if np and len(_clean_np(lead)) <= len(np) + len(appos) + 4:
                 candidates.append(_Attribution(np, f"{appos} {a}", bool(_MEDIA.search(np))))
     # 2. a trailing attribution later in the sentence: `… is necessary, Biegun said`
     if not candidates:
-        for tm in re.finditer(rf",\s*([^,]{{1,80}}?)\s+(?:{SPEECH_VERBS})\b", after):
+        for tm in _TRAILING_ATTRIBUTION.finditer(after):
             np = _np_before(tm.group(1))
             if np and np == _clean_np(tm.group(1)):
                 candidates.append(_Attribution(np, after[tm.start():], bool(_MEDIA.search(np))))
@@ -367,7 +436,7 @@ def _find_attribution(before: str, after: str) -> _Attribution | None:
     # a coordinated verb with no subject of its own ("Trump was asked … and mentioned"):
     # the sentence's subject speaks.
     if verbs and not candidates:
-        aux = re.search(r"\s+(?:was|were|is|has|had|would|will)\b", before)
+        aux = _AUX_VERB.search(before)
         np = _np_before(before[: aux.start()]) if aux else ""
         if np and before.startswith(np):
             candidates.append(_Attribution(np, before, False))
@@ -402,6 +471,10 @@ class QuoteExtractor:
     def __init__(self, gazetteer: Gazetteer | None = None, split_pages: bool = True):
         self.gaz = gazetteer or load_gazetteer()
         self.split_pages = split_pages
+        # These are pure functions of a token or phrase (given the gazetteer), and the same names,
+        # titles and speaker phrases recur in every article: memoise them per extractor.
+        for name in ("_is_title", "_name_in", "_name_of_run"):
+            setattr(self, name, functools.lru_cache(maxsize=65536)(getattr(self, name)))
 
     # -- names ---------------------------------------------------------------------------------
     def _is_title(self, tok: str) -> bool:
@@ -410,29 +483,37 @@ class QuoteExtractor:
             return True  # "Seoul's Kim": a possessive is a descriptor, never part of a name
         return bare in _TITLES or bool(self.gaz.actor_in(bare)) or bare.upper() == bare
 
+    def _name_of_run(self, run: str) -> tuple[str, int] | None:
+        """The personal name in a run of capitalised words, and its offset in the run; None if the
+        run holds no name of two words or more.
+
+        The name is the run after the last title or actor word:
+        "Vice North Korean Foreign Minister Choe Son Hui" -> "Choe Son Hui".
+        """
+        toks = run.split()
+        cut = max((i + 1 for i, t in enumerate(toks) if self._is_title(t)), default=0)
+        toks = toks[cut:]
+        if len(toks) < 2 or toks[-1] in _PLACE_WORDS:
+            return None
+        name = " ".join(toks)
+        if self.gaz.actor_in(name):
+            return None
+        return name, run.rindex(name)
+
     def _register_names(self, text: str, article: Article, state: _ArticleState) -> None:
-        """Record every full personal name in the article, with the words next to it."""
+        """Record every full personal name in the article.
+
+        The words next to a name (which describe it: "an analyst at ... in Seoul") are read later,
+        by :meth:`_ArticleState.context`, for the names a speaker resolves to.
+        """
         body = text[article.start : article.end]
         for m in _NAME_RUN.finditer(body):
-            toks = m.group(1).split()
-            # the name is the run after the last title or actor word:
-            # "Vice North Korean Foreign Minister Choe Son Hui" -> "Choe Son Hui"
-            cut = max((i + 1 for i, t in enumerate(toks) if self._is_title(t)), default=0)
-            toks = toks[cut:]
-            if len(toks) < 2 or toks[-1] in _PLACE_WORDS:
-                continue
-            name = " ".join(toks)
-            if self.gaz.actor_in(name):
-                continue
-            pos = article.start + m.start(1) + m.group(1).rindex(name)
-            # the words around the name within its sentence describe it ("an analyst at ... in Seoul")
-            s = max(article.start, pos - 120)
-            e = min(article.end, pos + len(name) + 120)
-            left = re.split(r"(?<![A-Z])[.!?]\s|[\u201d\"]", text[s:pos])[-1]
-            right = re.split(r"(?<![A-Z])[.!?]\s|[\u201c\u2018\"]", text[pos + len(name) : e])[0]
-            state.names.append((pos, name, left, right))
+            found = self._name_of_run(m.group(1))
+            if found is not None:
+                name, offset = found
+                state.add_name(article.start + m.start(1) + offset, name)
 
-    def _full_name(self, short: str, pos: int, state: _ArticleState) -> tuple[str, str] | None:
+    def _full_name(self, short: str, pos: int, state: _ArticleState) -> tuple[int, str] | None:
         """Resolve a surname or short form to the latest full name given before ``pos``.
 
         A headline may use a surname that the body spells out just below it, so a name given
@@ -440,15 +521,15 @@ class QuoteExtractor:
         """
         key = short.replace("\u2019", "'")
         key = key[:-2] if key.endswith("'s") else key
+        # the entries whose first or last word, or whole name, is ``key``, in text order
+        refs = state.by_ref.get(key, ())
         best = None
-        for entry in state.names:
+        for entry in refs:
             if entry[0] >= pos:
                 break
-            parts = entry[1].split()
-            if key in (parts[0], parts[-1]) or key == entry[1]:
-                best = entry
+            best = entry
         if best is None:
-            for entry in state.names:
+            for entry in refs:
                 parts = entry[1].split()
                 if pos <= entry[0] < pos + 600 and key in (parts[0], parts[-1]):
                     return entry
@@ -486,7 +567,7 @@ class QuoteExtractor:
             else:
                 prev = state.last(pos)
             return prev.at(np, pos) if prev else None
-        m = re.fullmatch(r"(?i:the)\s+([a-z-]+(?:\s+[a-z-]+)?)", np)
+        m = _DEFINITE.fullmatch(np)
         if not m:
             return None
         head = m.group(1).split()[-1]
@@ -498,7 +579,7 @@ class QuoteExtractor:
             return prev.at(np, pos) if prev else None
         for prev in reversed(state.mentions):
             if prev.pos < pos and (head in prev.name.lower().split() or head in prev.surface.lower().split()
-                                   or re.search(rf"\b{re.escape(head)}\b", prev.descriptor.lower())):
+                                   or _word_pattern(head).search(prev.descriptor.lower())):
                 return prev.at(np, pos)
         return None
 
@@ -515,10 +596,11 @@ class QuoteExtractor:
             entry = self._full_name(run, pos, state) if len(run.split()) == 1 else None
             if entry is None:
                 # the nearest mention of the same full name carries its role
-                same = [e for e in state.names if e[1] == run]
+                same = state.by_name.get(run)
                 entry = min(same, key=lambda e: abs(e[0] - pos)) if same else None
             if entry is not None:
-                _, name, left, right = entry
+                name = entry[1]
+                left, right = state.context(entry)
                 descriptor = f"{left} {right}"
                 # the actor words closest before the name, then its appositive
                 # ("In Seoul, First Vice Foreign Minister Oh Jin-seok"; "Park, an analyst in Seoul")
@@ -527,8 +609,7 @@ class QuoteExtractor:
                 name = run
             role = np.replace(run, "").strip()
             descriptor = f"{role} {descriptor}".strip()
-        core = re.split(r"\s+(?:of|from|to|for|at|in|based)\s+", np.lower())[0].split()
-        if any(w.strip(",") in _PERSON_HEADS for w in core):
+        if _has_person_head(np):
             person = True
         # Side: a gazetteer name, then the speaker phrase's own actor words, then the words seen
         # around the name, then the attribution clause ("in a statement carried by KCNA").
@@ -556,13 +637,12 @@ class QuoteExtractor:
             official = False
         return _Mention(np, name, source, official, pos, person, f"{descriptor} {clause}".strip())
 
-    def _sentence_subject(self, sentence: str, pos: int, state: _ArticleState) -> bool:
+    def _sentence_subject(self, body: str, np: str, pos: int, state: _ArticleState) -> bool:
         """Remember a named person who opens a sentence, as the antecedent of a later "he"/"she".
 
-        Returns whether one was registered.
+        ``body`` and ``np`` are the sentence without a leading adjunct and the phrase it opens with
+        (see :func:`_sentence_lead`). Returns whether one was registered.
         """
-        body = _LEADING_ADJUNCT.sub("", sentence.lstrip())
-        np = _np_after(body)
         if not np or np.lower() in PRONOUNS or not self._name_in(np):
             return False
         rest = body[len(np):].lstrip()
@@ -608,42 +688,57 @@ class QuoteExtractor:
         return records
 
     def _attribute(self, text: str, art: Article, quotes: list[QuoteSpan], art_id: str, extra: dict):
-        state = _ArticleState()
+        state = _ArticleState(text=text, lo=art.start, hi=art.end)
         self._register_names(text, art, state)
+        # The quotes opening in each paragraph, and those covering it (to be masked there); built
+        # once, rather than filtering all of the article's quotes for every paragraph.
         by_para: dict[int, list[QuoteSpan]] = {}
+        covering: dict[int, list[QuoteSpan]] = {}
         for q in quotes:
             by_para.setdefault(q.para, []).append(q)
+            for pi in range(q.para, q.end_para + 1):
+                covering.setdefault(pi, []).append(q)
+        last_quote_para = max(by_para)
+        n_headline_quotes = len(by_para.get(0, ()))
         out = []
         mentions_of: list[_Mention | None] = []
-        para_with_quotes = {pi for q in quotes for pi in range(q.para, q.end_para + 1)}
         prev_quote_speaker: _Mention | None = None
         prev_quote_para = -10
         art_actor: str | None = None
         subject_actor: str | None = None  # the side of the latest sentence subject or speaker
         for pi, para in enumerate(art.paragraphs):
-            pq = [q for q in quotes if q.para <= pi <= q.end_para] if pi in para_with_quotes else []
+            if pi > last_quote_para and not (
+                art.headline and any(m is not None for m in mentions_of[:n_headline_quotes])
+            ):
+                # No quote opens from here on, so the speakers that the rest of the article names
+                # could only serve _resolve_headline, which has no attributed headline quote to
+                # fill in: the remaining paragraphs cannot change any record.
+                break
+            pq = covering.get(pi)
             masked = mask_quotes(text, pq, para.start, para.end) if pq else text[para.start : para.end]
             sents = sentence_bounds(masked, para.start)
+            opens = [q.open_pos for q in by_para.get(pi, ())]
             # speakers named outside quotes ("X said on Monday ...") and persons opening a sentence
             # become antecedents for "he said" and "the minister said" later on
             for ss, se in sents:
-                local = masked[ss - para.start : se - para.start]
-                first_q = min((q.open_pos for q in pq if q.para == pi and ss <= q.open_pos < se), default=se)
-                head = local[: first_q - ss]
-                registered = self._sentence_subject(head, ss, state)
-                lead = _np_after(_LEADING_ADJUNCT.sub("", head.lstrip()))
+                first_q = min((o for o in opens if ss <= o < se), default=se)
+                head = masked[ss - para.start : first_q - para.start]  # the sentence up to its first quote
+                body, lead = _sentence_lead(head)
+                registered = self._sentence_subject(body, lead, ss, state)
                 lead_actor = self.gaz.actor_in(lead) if lead else None
                 if lead_actor:
                     subject_actor = lead_actor
-                for vm in _VERB_RE.finditer(head if not registered else ""):
+                if registered:
+                    continue
+                for vm in _VERB_RE.finditer(head):
                     np, appos = _subject_before_verb(head[: vm.start()])
                     if np and np.lower() not in PRONOUNS and not _is_weak(np):
                         ment = self._speaker(np, f"{appos} {_attribution_clause(head[vm.start():])}", ss + vm.start(), state)
                         if ment is not None:
                             state.mentions.append(ment)
-                            registered = True
                         break
-            for q in by_para.get(pi, []):
+            no_verb_here = None  # whether the paragraph has no speech verb outside quotes; found once
+            for q in by_para.get(pi, ()):
                 ss, se = next(((s, e) for s, e in sents if s <= q.open_pos < e), (para.start, para.end))
                 close = q.close_pos if q.close_pos is not None else q.end
                 context_end = se
@@ -667,7 +762,8 @@ class QuoteExtractor:
                     # no attribution in the sentence: a quote paragraph, or a further sentence of the
                     # quote before, belongs to the speaker of that quote
                     if prev_quote_speaker is not None and prev_quote_para >= pi - 1:
-                        no_verb_here = not _VERB_RE.search(masked)
+                        if no_verb_here is None:
+                            no_verb_here = not _VERB_RE.search(masked)
                         if prev_quote_para == pi or no_verb_here or text[para.start] in "\u201c\"\u2018'":
                             mention = prev_quote_speaker.at(prev_quote_speaker.surface, q.open_pos)
                 if mention is not None and mention.source is None:
@@ -726,6 +822,7 @@ def _one_article(text: str) -> list[Article]:
     return [Article(0, paras)] if paras else []
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_fragment(quote: str, before: str, after: str) -> bool:
     """Whether the quote is a fragment: words that continue the reporter's own sentence.
 
@@ -748,7 +845,7 @@ def _is_fragment(quote: str, before: str, after: str) -> bool:
 def _is_scare_quote(text: str, q: QuoteSpan, quote: str, before: str) -> bool:
     """Words the reporter puts in marks as a term, not as anybody's words: a single word used as a
     modifier of the next noun (“blackout” training), or a so-called “X”."""
-    if re.search(r"\bso-called\s*$", before):
+    if _SO_CALLED.search(before):
         return True
     if len(quote.split()) != 1 or q.close_pos is None:
         return False

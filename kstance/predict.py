@@ -101,6 +101,17 @@ class StanceClassifier:
         return cls(model, tokenizer, settings, d, backend, session)
 
     # -- encoding --------------------------------------------------------------------------------
+    def encode(self, records: Sequence[dict]) -> list[tuple[list[int], list[int]]]:
+        """Token ids and segment ids for each record, by the model's input template.
+
+        Training uses the same function, so the model always sees inputs built one way.
+
+        Args:
+            records: statement records with a non-empty `text`.
+        """
+        firsts, seconds = self._pairs(records)
+        return self._encode(firsts, seconds)
+
     def _pairs(self, records: Sequence[dict]) -> tuple[list[str], list[str | None]]:
         firsts, seconds = [], []
         for r in records:
@@ -133,6 +144,10 @@ class StanceClassifier:
         self.truncated += sum(len(ids) > self.settings.max_length for ids in lengths)
 
     # -- inference -------------------------------------------------------------------------------
+    def logits_encoded(self, encoded: list[tuple[list[int], list[int]]], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Logits for already-encoded inputs (see :meth:`encode`), in input order."""
+        return self._logits(encoded, batch_size)
+
     def _logits(self, encoded: list[tuple[list[int], list[int]]], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """Run the model over encoded inputs, sorted by length, and return logits in input order."""
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
@@ -179,11 +194,14 @@ class StanceClassifier:
         firsts, seconds = self._pairs(records)
         return self._logits(self._encode(firsts, seconds), batch_size)
 
-    def _records_out(self, records: Sequence[dict], stance_logits, target_logits) -> list[dict]:
+    def probabilities(self, stance_logits: np.ndarray, target_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities: softmax of the logits over each head's temperature."""
         ts = self.settings.temperatures.get("stance", 1.0)
         tt = self.settings.temperatures.get("target", 1.0)
-        ps = _softmax(stance_logits / ts)
-        pt = _softmax(target_logits / tt)
+        return _softmax(stance_logits / ts), _softmax(target_logits / tt)
+
+    def _records_out(self, records: Sequence[dict], stance_logits, target_logits) -> list[dict]:
+        ps, pt = self.probabilities(stance_logits, target_logits)
         s_labels, t_labels = self.settings.stance_labels, self.settings.target_labels
         out = []
         for r, a, b in zip(records, ps, pt):

@@ -1,0 +1,177 @@
+"""Classification metrics with numpy only: F1, accuracy, confusion, calibration error, bootstrap.
+
+Every function takes label indices (ints) or label strings consistently, never both.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def confusion(gold: Sequence[int], pred: Sequence[int], n: int) -> np.ndarray:
+    """Confusion matrix, rows = gold, columns = predicted.
+
+    Example:
+        >>> confusion([0, 1, 1], [0, 1, 0], 2).tolist()
+        [[1, 0], [1, 1]]
+    """
+    m = np.zeros((n, n), dtype=np.int64)
+    np.add.at(m, (np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    return m
+
+
+def per_label(gold: Sequence[int], pred: Sequence[int], n: int) -> dict[str, np.ndarray]:
+    """Per-label precision, recall, F1 and support (0 where undefined).
+
+    Example:
+        >>> per_label([0, 1, 1], [0, 1, 0], 2)["f1"].round(3).tolist()
+        [0.667, 0.667]
+    """
+    m = confusion(gold, pred, n)
+    tp = np.diag(m).astype(float)
+    pred_n = m.sum(0).astype(float)
+    gold_n = m.sum(1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(pred_n > 0, tp / pred_n, 0.0)
+        recall = np.where(gold_n > 0, tp / gold_n, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": gold_n}
+
+
+def macro_f1(gold: Sequence[int], pred: Sequence[int], n: int) -> float:
+    """Mean F1 over the labels that occur in gold or in the predictions.
+
+    Labels absent from both do not count (a test set with no `OTHER` target is not penalised
+    for never predicting it).
+
+    Example:
+        >>> macro_f1([0, 0, 1, 1], [0, 0, 1, 1], 3)
+        1.0
+    """
+    pl = per_label(gold, pred, n)
+    m = confusion(gold, pred, n)
+    present = (m.sum(0) + m.sum(1)) > 0
+    if not present.any():
+        return 0.0
+    return float(pl["f1"][present].mean())
+
+
+def accuracy(gold: Sequence[int], pred: Sequence[int]) -> float:
+    """Share of exact matches.
+
+    Example:
+        >>> accuracy([1, 2, 3], [1, 2, 0])
+        0.6666666666666666
+    """
+    g, p = np.asarray(gold), np.asarray(pred)
+    return float((g == p).mean()) if len(g) else 0.0
+
+
+def expected_calibration_error(probs: np.ndarray, gold: Sequence[int], bins: int = 15) -> float:
+    """Expected calibration error of the top-label confidence, equal-width bins.
+
+    Args:
+        probs: (n, k) probabilities.
+        gold: n gold indices.
+        bins: number of confidence bins.
+
+    Example:
+        >>> round(expected_calibration_error(np.array([[0.9, 0.1], [0.9, 0.1]]), [0, 1]), 3)
+        0.4
+    """
+    probs = np.asarray(probs, dtype=float)
+    if len(probs) == 0:
+        return 0.0
+    conf = probs.max(1)
+    correct = probs.argmax(1) == np.asarray(gold)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def reliability(probs: np.ndarray, gold: Sequence[int], bins: int = 10) -> dict[str, list]:
+    """Per-bin mean confidence, accuracy and count, for a reliability diagram."""
+    probs = np.asarray(probs, dtype=float)
+    conf = probs.max(1)
+    correct = probs.argmax(1) == np.asarray(gold)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    out = {"lo": [], "hi": [], "confidence": [], "accuracy": [], "count": []}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        out["lo"].append(float(lo))
+        out["hi"].append(float(hi))
+        out["count"].append(int(mask.sum()))
+        out["confidence"].append(float(conf[mask].mean()) if mask.any() else None)
+        out["accuracy"].append(float(correct[mask].mean()) if mask.any() else None)
+    return out
+
+
+def bootstrap_interval(metric, n_rows: int, reps: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(indices)`` over rows resampled with replacement.
+
+    Args:
+        metric: a function of an index array returning a float.
+        n_rows: number of rows.
+        reps: bootstrap replicates.
+        seed: RNG seed, so reruns give the same interval.
+        alpha: 0.05 for a 95% interval.
+
+    Example:
+        >>> g = np.array([0, 1] * 50); p = g.copy()
+        >>> bootstrap_interval(lambda i: accuracy(g[i], p[i]), 100)
+        (1.0, 1.0)
+    """
+    if n_rows == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    vals = np.empty(reps)
+    for r in range(reps):
+        vals[r] = metric(rng.integers(0, n_rows, n_rows))
+    return (float(np.quantile(vals, alpha / 2)), float(np.quantile(vals, 1 - alpha / 2)))
+
+
+def paired_bootstrap(metric_a, metric_b, n_rows: int, reps: int = 1000, seed: int = 0) -> dict:
+    """Paired bootstrap test of the difference metric_a - metric_b on the same rows.
+
+    Returns:
+        `diff` (on all rows), `ci` (95% interval of the difference) and `p` (two-sided: twice the
+        smaller share of replicates on either side of zero).
+    """
+    idx = np.arange(n_rows)
+    diff = metric_a(idx) - metric_b(idx)
+    rng = np.random.default_rng(seed)
+    vals = np.empty(reps)
+    for r in range(reps):
+        i = rng.integers(0, n_rows, n_rows)
+        vals[r] = metric_a(i) - metric_b(i)
+    p = 2 * min((vals <= 0).mean(), (vals >= 0).mean())
+    return {"diff": float(diff), "ci": [float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))],
+            "p": float(min(1.0, p))}
+
+
+def head_metrics(gold: Sequence[int], probs: np.ndarray, labels: Sequence[str]) -> dict:
+    """The figures for one head: macro-F1, accuracy, per-label scores, confusion, ECE.
+
+    Args:
+        gold: gold indices.
+        probs: (n, k) calibrated probabilities.
+        labels: label names, in index order.
+    """
+    pred = np.asarray(probs).argmax(1)
+    n = len(labels)
+    pl = per_label(gold, pred, n)
+    return {
+        "macro_f1": macro_f1(gold, pred, n),
+        "accuracy": accuracy(gold, pred),
+        "ece": expected_calibration_error(probs, gold),
+        "per_label": {lab: {"precision": float(pl["precision"][i]), "recall": float(pl["recall"][i]),
+                            "f1": float(pl["f1"][i]), "support": int(pl["support"][i])}
+                      for i, lab in enumerate(labels)},
+        "confusion": confusion(gold, pred, n).tolist(),
+    }
