@@ -20,6 +20,7 @@ from kstance.labels import ConfigError, config_dir, load_labels, read_yaml
 _PORTFOLIO = re.compile(r"\s+affairs\b", re.IGNORECASE)
 # "its special representative for North Korea", "ambassador to China": an actor after these words
 # is the one dealt with, not the one spoken for.
+_FILLER = re.compile(r"\b(?:the|and|of)\b|[\s,]", re.IGNORECASE)  # what may stand between actor words
 _OBJECT_PREP = re.compile(r"\b(?:for|to|toward|towards|against|with|on|over|about)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
@@ -28,12 +29,54 @@ def _norm_quotes(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
-def _term_pattern(terms: list[str], ignore_case: bool) -> re.Pattern:
+def _term_alternation(terms: list[str], ignore_case: bool) -> str:
     # Longest first, so "North Korean" wins over "North" and "South Korea's" over "South".
     alts = sorted({_norm_quotes(t) for t in terms}, key=len, reverse=True)
-    body = "|".join(re.escape(a) for a in alts)
+    if ignore_case:
+        return "|".join(re.escape(a) for a in alts)
+    # Case-sensitive terms are grouped by their first character, keeping the longest-first order
+    # within a group. Only one group can match at a given position, so the match is the same, but
+    # the regex engine factors the shared first character out of each group and tries about 25
+    # groups at a position instead of every term, and can skip to the positions where some term's
+    # first character occurs.
+    groups: dict[str, list[str]] = {}
+    for a in alts:
+        groups.setdefault(a[:1], []).append(re.escape(a))
+    return "|".join(f"(?:{'|'.join(g)})" for g in groups.values())
+
+
+def _term_pattern(terms: list[str], ignore_case: bool) -> re.Pattern:
+    body = _term_alternation(terms, ignore_case)
     flags = re.IGNORECASE if ignore_case else 0
     return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
+
+
+def _term_scan_pattern(terms: list[str]) -> re.Pattern:
+    """The case-sensitive term pattern of :func:`_term_pattern` without its leading look-behind,
+    for :func:`_iter_terms`: a pattern that opens with a look-behind must be tried at every
+    position, while one that opens with the terms' first characters lets the engine jump."""
+    return re.compile(rf"(?:{_term_alternation(terms, False)})(?![\w-])")
+
+
+def _iter_terms(scan: re.Pattern, text: str):
+    """Yield the same matches as ``_term_pattern(...).finditer(text)``, from ``scan``.
+
+    A match that follows a word character or a hyphen is rejected here (the look-behind's job),
+    and the search resumes one character after its start, just as the look-behind pattern would
+    go on trying there.
+    """
+    pos = 0
+    search = scan.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            return
+        s = m.start()
+        if s and (text[s - 1].isalnum() or text[s - 1] in "_-"):  # (?<![\w-]): \w is alnum or _
+            pos = s + 1
+            continue
+        yield m
+        pos = m.end()
 
 
 @dataclass
@@ -72,6 +115,7 @@ class Gazetteer:
         for phrase, actor in self.offices.items():
             self._term_to_actor[_norm_quotes(phrase)] = actor
         self._actor_re = _term_pattern(list(self._term_to_actor), ignore_case=False)
+        self._actor_scan = _term_scan_pattern(list(self._term_to_actor))
         self._name_to_official = {}
         for off in self.officials:
             for name in off.names:
@@ -115,7 +159,7 @@ class Gazetteer:
             'JPN'
         """
         norm = _norm_quotes(text)
-        for m in self._actor_re.finditer(norm):
+        for m in _iter_terms(self._actor_scan, norm):
             if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
                 continue
             return self._term_to_actor[m.group(0)]
@@ -133,7 +177,7 @@ class Gazetteer:
         """
         norm = _norm_quotes(text)
         found = None
-        for m in self._actor_re.finditer(norm):
+        for m in _iter_terms(self._actor_scan, norm):
             if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
                 continue
             found = self._term_to_actor[m.group(0)]
@@ -168,7 +212,7 @@ class Gazetteer:
             return True
         # A bare state name speaking ("North Korea said", "Seoul said") is the state.
         rest = self._actor_re.sub(" ", norm)
-        return bool(self._actor_re.search(norm)) and not re.sub(r"\b(?:the|and|of)\b|[\s,]", "", rest, flags=re.I)
+        return bool(self._actor_re.search(norm)) and not _FILLER.sub("", rest)
 
     def main_actor(self, text: str) -> str | None:
         """The actor named most often in ``text`` (ties: the first named); None if none.
@@ -178,7 +222,7 @@ class Gazetteer:
             'PRK'
         """
         counts: dict[str, int] = {}
-        for m in self._actor_re.finditer(_norm_quotes(text)):
+        for m in _iter_terms(self._actor_scan, _norm_quotes(text)):
             code = self._term_to_actor[m.group(0)]
             counts[code] = counts.get(code, 0) + 1
         return max(counts, key=counts.get) if counts else None

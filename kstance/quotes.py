@@ -286,11 +286,14 @@ def find_quotes(text: str, article: Article) -> list[QuoteSpan]:
 
 
 _NONSPACE = re.compile(r"\S")
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace other than a plain space
 _ABBREV = {
     "mr", "ms", "mrs", "dr", "st", "gen", "lt", "col", "sgt", "capt", "rep", "sen", "gov", "prof",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs",
     "inc", "corp", "co", "jr", "sr", "u.s", "u.n", "e.g", "i.e", "approx", "est",
 }
+_SINGLE_LETTER = re.compile(r"[a-z]")
+_INITIALS = re.compile(r"([a-z]\.)+[a-z]")
 _BOUNDARY = re.compile(r"[.!?\u2026][\"\u201d\u2019')\]]*\s+(?=[\"\u201c\u2018'(\[A-Z0-9])")
 
 
@@ -312,9 +315,14 @@ def sentence_bounds(masked: str, base: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY.finditer(masked):
         dot = m.start()
-        word = re.search(r"([\w.]+)$", masked[start:dot])
-        token = word.group(1).lower() if word else ""
-        if token in _ABBREV or re.fullmatch(r"[a-z]", token) or re.fullmatch(r"([a-z]\.)+[a-z]", token):
+        # the word before the mark: the run of word characters and dots ending there, as
+        # re.search(r"[\w.]+$", masked[start:dot]) finds it, but read backwards from the mark
+        # instead of scanning the sentence from its start (\w is: alphanumeric or "_")
+        i = dot
+        while i > start and (masked[i - 1].isalnum() or masked[i - 1] in "_."):
+            i -= 1
+        token = masked[i:dot].lower()
+        if token in _ABBREV or _SINGLE_LETTER.fullmatch(token) or _INITIALS.fullmatch(token):
             continue
         end = m.end()
         while end > start and masked[end - 1].isspace():
@@ -349,7 +357,12 @@ def mask_quotes(text: str, quotes: list[QuoteSpan], lo: int, hi: int) -> str:
         pieces.append(text[pos:s])
         keep_last = e == true_end and text[e - 1] in ".!?\u2026"
         body = text[s : e - 1] if keep_last else text[s:e]
-        pieces.append(_NONSPACE.sub("x", body))
+        if _OTHER_SPACE.search(body) is None:
+            # only plain spaces: mask word by word, several times faster than a substitution
+            # per character
+            pieces.append(" ".join(["x" * len(w) for w in body.split(" ")]))
+        else:
+            pieces.append(_NONSPACE.sub("x", body))
         if keep_last:
             pieces.append(text[e - 1])
         pos = e

@@ -302,6 +302,13 @@ def check_corpus(splits: dict[str, list[dict]]) -> list[str]:
         for j in range(i + 1, len(names)):
             for a, b, sim in near_duplicates(splits[names[i]], splits[names[j]]):
                 problems.append(f"near-duplicate across {names[i]}/{names[j]}: {a} ~ {b} (similarity {sim:.2f})")
+    # the seed page's real quotes are a test set: no corpus row may near-copy one
+    from evaluation.seed import seed_records
+
+    seed = seed_records()
+    if seed:
+        for a, b, sim in near_duplicates(all_rows, seed):
+            problems.append(f"near-copy of a seed quote: {a} ~ {b} (similarity {sim:.2f})")
     return problems
 
 
