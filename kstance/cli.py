@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--all-quotes", action="store_true",
                     help="also score non-official and fragment quotes found in articles")
     sc.add_argument("--resume", action="store_true",
-                    help="continue an interrupted run: keep rows already in OUT, score the rest")
+                    help="continue an interrupted run from OUT's .partial file (or OUT): keep its rows, score the rest")
+    sc.add_argument("--chunk-size", type=int, default=2048,
+                    help="rows read, sorted by length, scored and written together (default 2048)")
     sc.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                     help="torch (fp32) or onnx (int8, built and cached beside the model on first use)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar or messages")
@@ -119,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    if getattr(args, "batch_size", 1) is not None and getattr(args, "batch_size", 1) < 1:
-        _err("--batch-size must be at least 1")
-        return 2
+    for opt in ("batch_size", "chunk_size"):
+        if getattr(args, opt, 1) < 1:
+            _err(f"--{opt.replace('_', '-')} must be at least 1")
+            return 2
     try:
         return args.func(args)
     except BrokenPipeError:

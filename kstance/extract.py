@@ -39,15 +39,31 @@ SPEECH_VERBS = (
     "quipped|shouted|boasted|promised|promises|assured|assures|affirmed|affirms|explaining|stressing|"
     "noting|arguing|asking|asked"
 )
-_VERB_RE = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
+
+
+def _by_first_letter(alternation: str) -> str:
+    """The same regex alternation of plain words, grouped by first letter (order kept in a group).
+
+    At any position only one group can match, and within it the words are tried in their
+    original order, so every pattern matches exactly as with the flat list; but the engine
+    factors each group's first letter out, so it tests ~20 letters at a position, not ~170 verbs.
+    """
+    groups: dict[str, list[str]] = {}
+    for word in alternation.split("|"):
+        groups.setdefault(word[:1], []).append(word)
+    return "|".join(f"(?:{'|'.join(g)})" for g in groups.values())
+
+
+_VERB_ALT = _by_first_letter(SPEECH_VERBS)  # use in patterns in place of SPEECH_VERBS
+_VERB_RE = re.compile(rf"\b(?:{_VERB_ALT})\b")
 # Patterns used per quote or per sentence are compiled once here: building the verb alternation
 # into an f-string and looking it up in re's cache on every call cost more than the match itself.
-_VERB_THEN_NP = re.compile(rf"(?:{SPEECH_VERBS})\b\s+(.*)")  # `said Kim ...`
+_VERB_THEN_NP = re.compile(rf"(?:{_VERB_ALT})\b\s+(.*)")  # `said Kim ...`
 _NOT_SPEAKER_NEXT = re.compile(r"(?:that|on|in|at|to|by|with|he|she|it|they)\b")
 _SENTENCE_PUNCT = re.compile(r"[.;:!?]")
-_TRAILING_ATTRIBUTION = re.compile(rf",\s*([^,]{{1,80}}?)\s+(?:{SPEECH_VERBS})\b")  # `…, Biegun said`
+_TRAILING_ATTRIBUTION = re.compile(rf",\s*([^,]{{1,80}}?)\s+(?:{_VERB_ALT})\b")  # `…, Biegun said`
 _AUX_VERB = re.compile(r"\s+(?:was|were|is|has|had|would|will)\b")
-_CLAUSE_VERB = re.compile(rf"\s*((?:{SPEECH_VERBS})\b)(.*)", re.S)
+_CLAUSE_VERB = re.compile(rf"\s*((?:{_VERB_ALT})\b)(.*)", re.S)
 _CLAUSE_END = re.compile(r"\bthat\b|[:;\u201c\u2018\"]")
 _PM_PUNCT = re.compile(r"[,.;]")
 _SO_CALLED = re.compile(r"\bso-called\s*$")
@@ -110,9 +126,26 @@ _TITLES = set(
 _PLACE_WORDS = {"Province", "Provinces", "City", "County", "Island", "Islands", "Sea", "Peninsula",
                 "Strait", "Base", "Airport", "Port", "District", "Zone", "River", "Mountain"}
 _CAP_TOKEN = re.compile(r"^[A-Z][\w'\u2019.-]*$")
-_NAME_RUN = re.compile(
-    r"(?<![\w'\u2019-])([A-Z][a-z]+(?:-[a-zA-Z]+)?(?:\s+[A-Z][a-z]+(?:-[a-zA-Z]+)?){1,9})(?![\w'\u2019-])"
-)
+# A run of two to ten capitalised words, not preceded by [\w'\u2019-]. That look-behind is checked
+# in _name_runs rather than in the pattern: a pattern opening with a look-behind is tried at every
+# position of the article, one opening with [A-Z] lets the engine skip to the capitals.
+_NAME_RUN = re.compile(r"([A-Z][a-z]+(?:-[a-zA-Z]+)?(?:\s+[A-Z][a-z]+(?:-[a-zA-Z]+)?){1,9})(?![\w'\u2019-])")
+
+
+def _name_runs(body: str):
+    """Yield the matches that ``(?<![\w'\u2019-])`` + ``_NAME_RUN`` would find with finditer."""
+    pos = 0
+    search = _NAME_RUN.search
+    while True:
+        m = search(body, pos)
+        if m is None:
+            return
+        s = m.start()
+        if s and (body[s - 1].isalnum() or body[s - 1] in "_'\u2019-"):  # \w is alphanumeric or "_"
+            pos = s + 1  # where the look-behind pattern would go on trying
+            continue
+        yield m
+        pos = m.end()
 _FUNCTION_WORDS = set(
     """
     after before and or but to of in on at for with by from as is was are were be been has had have
@@ -207,7 +240,7 @@ _TIME_TAIL = re.compile(
 _SPACES = re.compile(r"\s+")
 _LEADING_ADJUNCT = re.compile(r"^(?:In|At|From|On|After|Before|Speaking|Asked)\b[^,]{0,60},\s*")
 _MASKED_QUOTE = re.compile(r"[\u201c\"\u2018]x[x\s.!?]*[\u201d\"\u2019]")
-_REPORTED_THAT = re.compile(rf"\b(?:{SPEECH_VERBS})\b(?:\s+[\w'\u2019-]+){{0,5}}?\s+that$")
+_REPORTED_THAT = re.compile(rf"\b(?:{_VERB_ALT})\b(?:\s+[\w'\u2019-]+){{0,5}}?\s+that$")
 _NEXT_WORD = re.compile(r"\s+([a-z][a-z-]+)")
 _POST_MODIFIER = re.compile(
     r"^\s+((?:familiar with|close to|briefed on|involved in|knowledgeable about|based in|"
@@ -305,16 +338,21 @@ def _has_person_head(np: str) -> bool:
 
 
 @functools.lru_cache(maxsize=65536)
-def _sentence_lead(head: str) -> tuple[str, str]:
-    """A sentence (up to its first quote) without a leading adjunct ("In Seoul, "), and the noun
-    phrase it opens with: the sentence's subject, if it has one."""
-    body = _LEADING_ADJUNCT.sub("", head.lstrip())
-    return body, _np_after(body)
+def _verb_subject(head: str) -> tuple[str, str, int] | None:
+    """The first speech verb in ``head`` with a usable subject (not a pronoun, not a bare
+    "officials"): (subject, attribution clause, offset of the verb); None if there is none."""
+    for vm in _VERB_RE.finditer(head):
+        np, appos = _subject_before_verb(head[: vm.start()])
+        if np and np.lower() not in PRONOUNS and not _is_weak(np):
+            return np, f"{appos} {_attribution_clause(head[vm.start():])}", vm.start()
+    return None
 
 
 def _is_weak(np: str) -> bool:
     return np.lower() in _BARE_GENERIC
 
+
+_ANY_MARK = re.compile("[\u201c\u201d\u2018\u2019\"']")
 
 _CLAUSE_PREPS = {"in", "on", "at", "to", "during", "after", "before", "through", "via", "from", "while",
                  "when", "by", "late", "earlier", "later", "last", "this", "monday", "tuesday", "wednesday",
@@ -383,9 +421,10 @@ def _subject_before_verb(text: str) -> tuple[str, str]:
     return (named or options)[0]
 
 
-@functools.lru_cache(maxsize=65536)
 def _find_attribution(before: str, after: str) -> _Attribution | None:
-    """Find the speaker phrase for a quote from the sentence text before and after it."""
+    """Find the speaker phrase for a quote from the sentence text before and after it.
+
+    Memoised through its caller, :func:`_read_quote`."""
     candidates: list[_Attribution] = []
     # 1. right after the quote: `,” Kim said` / `,” said Kim` / `, he added`
     a = after.lstrip(" ,")
@@ -473,7 +512,7 @@ class QuoteExtractor:
         self.split_pages = split_pages
         # These are pure functions of a token or phrase (given the gazetteer), and the same names,
         # titles and speaker phrases recur in every article: memoise them per extractor.
-        for name in ("_is_title", "_name_in", "_name_of_run"):
+        for name in ("_is_title", "_name_in", "_name_of_run", "_sentence_opening", "_describe_speaker"):
             setattr(self, name, functools.lru_cache(maxsize=65536)(getattr(self, name)))
 
     # -- names ---------------------------------------------------------------------------------
@@ -507,7 +546,7 @@ class QuoteExtractor:
         by :meth:`_ArticleState.context`, for the names a speaker resolves to.
         """
         body = text[article.start : article.end]
-        for m in _NAME_RUN.finditer(body):
+        for m in _name_runs(body):
             found = self._name_of_run(m.group(1))
             if found is not None:
                 name, offset = found
@@ -588,19 +627,53 @@ class QuoteExtractor:
         ref = self._resolve_reference(np, pos, state)
         if ref is not None or np.lower() in PRONOUNS:
             return ref
-        name, descriptor, person = np, "", False
-        name_side = None
         run = self._name_in(np)
+        entry = None
         if run:
-            person = True
             entry = self._full_name(run, pos, state) if len(run.split()) == 1 else None
             if entry is None:
                 # the nearest mention of the same full name carries its role
                 same = state.by_name.get(run)
                 entry = min(same, key=lambda e: abs(e[0] - pos)) if same else None
-            if entry is not None:
-                name = entry[1]
-                left, right = state.context(entry)
+        full, left, right = (entry[1], *state.context(entry)) if entry is not None else (None, None, None)
+        name, source, official, person, no_name_side, descriptor = self._describe_speaker(np, clause, full, left, right)
+        # what the article said before about the same speaker
+        if run and (source is None or no_name_side):
+            # a person keeps the side found at an earlier mention of the same name
+            for prev in reversed(state.mentions):
+                if prev.person and prev.name == name and prev.source:
+                    source = prev.source
+                    break
+        if source is None:
+            # a phrase seen before ("Daily NK sources") keeps the side it had then
+            low = np.lower()
+            for prev in reversed(state.mentions):
+                if prev.source and (low in prev.surface.lower() or prev.surface.lower() in low):
+                    source = prev.source
+                    break
+        return _Mention(np, name, source, official, pos, person, descriptor)
+
+    def _describe_speaker(
+        self, np: str, clause: str, full: str | None, left: str | None, right: str | None
+    ) -> tuple[str, str | None, bool, bool, bool, str]:
+        """The part of :meth:`_speaker` that depends on the words only (so it is memoised).
+
+        Args:
+            np: the speaker phrase; clause: its attribution clause.
+            full, left, right: the full name that the phrase's personal name resolved to in the
+                article, and the words around it there (all None when it resolved to none).
+
+        Returns:
+            (name, source, official, person, whether the words around the name named no actor,
+            descriptor of the mention).
+        """
+        name, descriptor, person = np, "", False
+        name_side = None
+        run = self._name_in(np)
+        if run:
+            person = True
+            if full is not None:
+                name = full
                 descriptor = f"{left} {right}"
                 # the actor words closest before the name, then its appositive
                 # ("In Seoul, First Vice Foreign Minister Oh Jin-seok"; "Park, an analyst in Seoul")
@@ -613,46 +686,36 @@ class QuoteExtractor:
             person = True
         # Side: a gazetteer name, then the speaker phrase's own actor words, then the words seen
         # around the name, then the attribution clause ("in a statement carried by KCNA").
-        source, official = self.gaz.resolve(np, f"{descriptor} {clause}")
+        described = f"{descriptor} {clause}"
+        source, official = self.gaz.resolve(np, described)
         if run:
-            s_name, o_name = self.gaz.resolve(name, f"{descriptor} {clause}")
+            s_name, o_name = self.gaz.resolve(name, described)
             if self.gaz.official_named(name) is not None:
                 source = s_name
             elif self.gaz.actor_in(np) is None and name_side is not None:
                 source = name_side
             official = official or o_name
-        if run and (source is None or name_side is None):
-            # a person keeps the side found at an earlier mention of the same name
-            for prev in reversed(state.mentions):
-                if prev.person and prev.name == name and prev.source:
-                    source = prev.source
-                    break
-        if source is None:
-            # a phrase seen before ("Daily NK sources") keeps the side it had then
-            for prev in reversed(state.mentions):
-                if prev.source and (np.lower() in prev.surface.lower() or prev.surface.lower() in np.lower()):
-                    source = prev.source
-                    break
         if self.gaz.is_non_official(np) or self.gaz.is_non_official(descriptor.split(",")[0] if run else ""):
             official = False
-        return _Mention(np, name, source, official, pos, person, f"{descriptor} {clause}".strip())
+        return name, source, official, person, name_side is None, described.strip()
 
-    def _sentence_subject(self, body: str, np: str, pos: int, state: _ArticleState) -> bool:
-        """Remember a named person who opens a sentence, as the antecedent of a later "he"/"she".
+    def _sentence_opening(self, head: str) -> tuple[tuple[str, str] | None, str | None]:
+        """What the opening of a sentence (``head``: the sentence up to its first quote) offers.
 
-        ``body`` and ``np`` are the sentence without a leading adjunct and the phrase it opens with
-        (see :func:`_sentence_lead`). Returns whether one was registered.
+        Returns (subject, actor): ``subject`` is (phrase, the words after it) when the sentence
+        opens with a named person, a candidate antecedent of a later "he"/"she"; ``actor`` is
+        the actor that the opening phrase names. Both depend on the words only, so they are
+        memoised; whether the subject is registered depends on the article (see _attribute).
         """
+        body = _LEADING_ADJUNCT.sub("", head.lstrip())
+        np = _np_after(body)
+        actor = self.gaz.actor_in(np) if np else None
         if not np or np.lower() in PRONOUNS or not self._name_in(np):
-            return False
+            return None, actor
         rest = body[len(np):].lstrip()
         if rest.startswith(("'s", "\u2019s", ",", "and ")):
-            return False  # "Whitford's remarks", a list: not the subject
-        ment = self._speaker(np, rest[:120], pos, state)
-        if ment is not None and ment.person:
-            state.mentions.append(ment)
-            return True
-        return False
+            return None, actor  # "Whitford's remarks", a list: not the subject
+        return (np, rest[:120]), actor
 
     # -- main ----------------------------------------------------------------------------------
     def extract(self, text: str, doc_id: str, extra: dict | None = None) -> list[dict]:
@@ -676,8 +739,8 @@ class QuoteExtractor:
         for art in articles:
             if not art.paragraphs:
                 continue
-            if not any(ch in text[art.start : art.end] for ch in "\u201c\u201d\u2018\u2019\"'"):
-                continue
+            if _ANY_MARK.search(text, art.start, art.end) is None:
+                continue  # no quotation mark (nor apostrophe) in the article
             quotes = find_quotes(text, art)
             if not quotes:
                 continue
@@ -721,22 +784,27 @@ class QuoteExtractor:
             # speakers named outside quotes ("X said on Monday ...") and persons opening a sentence
             # become antecedents for "he said" and "the minister said" later on
             for ss, se in sents:
-                first_q = min((o for o in opens if ss <= o < se), default=se)
+                first_q = min((o for o in opens if ss <= o < se), default=se) if opens else se
                 head = masked[ss - para.start : first_q - para.start]  # the sentence up to its first quote
-                body, lead = _sentence_lead(head)
-                registered = self._sentence_subject(body, lead, ss, state)
-                lead_actor = self.gaz.actor_in(lead) if lead else None
+                # a named person opening the sentence ...
+                subject, lead_actor = self._sentence_opening(head)
+                registered = False
+                if subject is not None:
+                    ment = self._speaker(subject[0], subject[1], ss, state)
+                    if ment is not None and ment.person:
+                        state.mentions.append(ment)
+                        registered = True
                 if lead_actor:
                     subject_actor = lead_actor
                 if registered:
                     continue
-                for vm in _VERB_RE.finditer(head):
-                    np, appos = _subject_before_verb(head[: vm.start()])
-                    if np and np.lower() not in PRONOUNS and not _is_weak(np):
-                        ment = self._speaker(np, f"{appos} {_attribution_clause(head[vm.start():])}", ss + vm.start(), state)
-                        if ment is not None:
-                            state.mentions.append(ment)
-                        break
+                # ... else the subject of a speech verb ("X said on Monday ...")
+                verb = _verb_subject(head)
+                if verb is not None:
+                    np, clause, offset = verb
+                    ment = self._speaker(np, clause, ss + offset, state)
+                    if ment is not None:
+                        state.mentions.append(ment)
             no_verb_here = None  # whether the paragraph has no speech verb outside quotes; found once
             for q in by_para.get(pi, ()):
                 ss, se = next(((s, e) for s, e in sents if s <= q.open_pos < e), (para.start, para.end))
@@ -751,12 +819,10 @@ class QuoteExtractor:
                 else:
                     after = masked[close + 1 - para.start : se - para.start] if close < se else ""
                 before = masked[ss - para.start : q.open_pos - para.start]
-                # other quotes in the sentence are masked already; shorten them to a placeholder
-                before_c = _MASKED_QUOTE.sub("Q", before)
-                after_c = _MASKED_QUOTE.sub("Q", after)
                 quote_text = q.words(text)
-                scare = _is_scare_quote(text, q, quote_text, before_c)
-                att = None if scare else _find_attribution(before_c, after_c)
+                # the text right after the closing mark, where a scare quote's noun would be
+                next_text = text[q.close_pos + 1 : q.close_pos + 40] if q.close_pos is not None else None
+                scare, att, fragment = _read_quote(before, after, quote_text, next_text)
                 mention = self._speaker(att.np, att.clause, q.open_pos, state) if att is not None else None
                 if mention is None and not scare and att is None:
                     # no attribution in the sentence: a quote paragraph, or a further sentence of the
@@ -787,8 +853,9 @@ class QuoteExtractor:
                     "speaker": mention.name if mention else None,
                     "source": mention.source if mention else None,
                     "official": bool(mention.official) if mention else False,
-                    "fragment": _is_fragment(quote_text, before_c, after_c),
-                    "context": _SPACES.sub(" ", context).strip(),
+                    "fragment": fragment,
+                    # = _SPACES.sub(" ", context).strip(): split() cuts at the same (Unicode) whitespace
+                    "context": " ".join(context.split()),
                 }
                 rec.update(extra)
                 out.append(rec)
@@ -823,6 +890,26 @@ def _one_article(text: str) -> list[Article]:
 
 
 @functools.lru_cache(maxsize=65536)
+def _read_quote(before: str, after: str, quote: str, next_text: str | None) -> tuple[bool, _Attribution | None, bool]:
+    """What a quote's own sentence says about it: (scare quote?, attribution, fragment?).
+
+    Args:
+        before, after: the (masked) words of its sentence before the opening and after the
+            closing mark.
+        quote: the quoted words.
+        next_text: the text just after the closing mark (None when the quote has none).
+
+    Depends on these words only, so it is memoised: a page's boilerplate and syndicated
+    stories repeat whole sentences.
+    """
+    # other quotes in the sentence are masked already; shorten them to a placeholder
+    before_c = _MASKED_QUOTE.sub("Q", before)
+    after_c = _MASKED_QUOTE.sub("Q", after)
+    scare = _is_scare_quote(quote, before_c, next_text)
+    att = None if scare else _find_attribution(before_c, after_c)
+    return scare, att, _is_fragment(quote, before_c, after_c)
+
+
 def _is_fragment(quote: str, before: str, after: str) -> bool:
     """Whether the quote is a fragment: words that continue the reporter's own sentence.
 
@@ -842,14 +929,16 @@ def _is_fragment(quote: str, before: str, after: str) -> bool:
     return True
 
 
-def _is_scare_quote(text: str, q: QuoteSpan, quote: str, before: str) -> bool:
+def _is_scare_quote(quote: str, before: str, next_text: str | None) -> bool:
     """Words the reporter puts in marks as a term, not as anybody's words: a single word used as a
-    modifier of the next noun (“blackout” training), or a so-called “X”."""
+    modifier of the next noun (“blackout” training), or a so-called “X”.
+
+    ``next_text`` is the text after the closing mark (None when there is none)."""
     if _SO_CALLED.search(before):
         return True
-    if len(quote.split()) != 1 or q.close_pos is None:
+    if len(quote.split()) != 1 or next_text is None:
         return False
-    m = _NEXT_WORD.match(text, q.close_pos + 1, q.close_pos + 40)
+    m = _NEXT_WORD.match(next_text)
     return bool(m) and m.group(1) not in _FUNCTION_WORDS and not _VERB_RE.fullmatch(m.group(1))
 
 

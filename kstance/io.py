@@ -122,8 +122,13 @@ def iter_articles(path: str | Path) -> Iterator[tuple[str, str, dict]]:
         raise InputError(f"{path}: unsupported article file type '{suffix}' (use .txt, .html or .jsonl)")
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(path: str | Path, bad_lines: str = "raise") -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line of a JSONL file.
+
+    Args:
+        path: the file.
+        bad_lines: "raise" stops at a malformed line; "report" yields it as
+            ``{"error": "FILE:LINE: ..."}`` so that the rest of the file is still read.
 
     Raises:
         InputError: naming the file and line of a malformed line or undecodable bytes.
@@ -137,20 +142,30 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         for n, raw in enumerate(fh, 1):
             try:
                 line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{n}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+                if not isinstance(obj, dict):
+                    raise InputError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
             except UnicodeDecodeError as exc:
-                raise InputError(f"{path}:{n}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
-            if not line.strip():
+                msg = f"{path}:{n}: not UTF-8 (byte 0x{raw[exc.start]:02x})"
+                if bad_lines == "raise":
+                    raise InputError(msg) from None
+                yield n, {"error": msg}
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
+            except InputError as exc:
+                if bad_lines == "raise":
+                    raise
+                yield n, {"error": str(exc)}
+                continue
             yield n, obj
 
 
-def iter_table(path: str | Path, chunk_rows: int = 2048) -> Iterator[list[tuple[int, dict]]]:
+def iter_table(path: str | Path, chunk_rows: int = 2048, bad_lines: str = "raise",
+               required: str | None = "text") -> Iterator[list[tuple[int, dict]]]:
     """Stream a statement table in chunks of (row number, record).
 
     Row numbers are file lines for JSONL and CSV (the header is line 1) and 1-based rows for
@@ -159,6 +174,8 @@ def iter_table(path: str | Path, chunk_rows: int = 2048) -> Iterator[list[tuple[
     Args:
         path: a .jsonl, .csv or .parquet file with a `text` column.
         chunk_rows: rows per chunk.
+        bad_lines: for JSONL, "raise" or "report" (see :func:`iter_jsonl`).
+        required: the column every table must have (None: any columns).
 
     Raises:
         InputError: when the file is unreadable or has no `text` column (naming those it has).
@@ -167,9 +184,12 @@ def iter_table(path: str | Path, chunk_rows: int = 2048) -> Iterator[list[tuple[
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         chunk = []
-        for n, row in iter_jsonl(path):
-            if "text" not in row:
-                raise InputError(f"{path}:{n}: no 'text' field (fields found: {', '.join(sorted(row))})")
+        first = True
+        for n, row in iter_jsonl(path, bad_lines):
+            if first and required and required not in row and "error" not in row:
+                # the first row sets the schema; a later row without text is that row's error
+                raise InputError(f"{path}:{n}: no '{required}' field (fields found: {', '.join(sorted(row))})")
+            first = False
             chunk.append((n, row))
             if len(chunk) >= chunk_rows:
                 yield chunk
@@ -186,9 +206,9 @@ def iter_table(path: str | Path, chunk_rows: int = 2048) -> Iterator[list[tuple[
                 reader = csv.DictReader(fh)
                 if reader.fieldnames is None:
                     return
-                if "text" not in reader.fieldnames:
+                if required and required not in reader.fieldnames:
                     raise InputError(
-                        f"{path}: no 'text' column (columns found: {', '.join(reader.fieldnames)})"
+                        f"{path}: no '{required}' column (columns found: {', '.join(reader.fieldnames)})"
                     )
                 chunk = []
                 for row in reader:
@@ -211,8 +231,8 @@ def iter_table(path: str | Path, chunk_rows: int = 2048) -> Iterator[list[tuple[
         except Exception as exc:  # pyarrow raises several types for a corrupt file
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
         names = pf.schema_arrow.names
-        if "text" not in names:
-            raise InputError(f"{path}: no 'text' column (columns found: {', '.join(names)})")
+        if required and required not in names:
+            raise InputError(f"{path}: no '{required}' column (columns found: {', '.join(names)})")
         n = 0
         for batch in pf.iter_batches(batch_size=chunk_rows):
             rows = batch.to_pylist()
@@ -226,12 +246,13 @@ class AtomicWriter:
     """Write records to JSONL, CSV or Parquet (by the suffix), atomically.
 
     Rows go to a temporary file in the target's folder; :meth:`commit` renames it over the
-    target, :meth:`abort` removes it. Used as a context manager it commits on success and aborts
+    target, :meth:`abort` removes it (or keeps it as ``NAME.partial.SUFFIX``). Used as a context manager it commits on success and aborts
     on an exception, so a failed run never leaves a half-written or clobbered output.
 
     Args:
         path: the output file, or None for JSONL on standard output.
         fmt: force a format ("jsonl", "csv", "parquet"); by default the suffix decides.
+        keep_partial: on abort, keep the rows written so far as ``NAME.partial.SUFFIX`` (for --resume).
 
     Example:
         >>> import tempfile, os
@@ -242,7 +263,7 @@ class AtomicWriter:
         '{"id": "1", "text": "x"}\\n'
     """
 
-    def __init__(self, path: str | Path | None, fmt: str | None = None, append_from: str | Path | None = None):
+    def __init__(self, path: str | Path | None, fmt: str | None = None, keep_partial: bool = False):
         self.path = Path(path) if path else None
         self.fmt = fmt or (self.path.suffix.lower().lstrip(".") if self.path else "jsonl")
         if self.fmt not in {"jsonl", "csv", "parquet"}:
@@ -256,32 +277,18 @@ class AtomicWriter:
             self._tmp = None
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.keep_partial = keep_partial
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
         self._fh = None
         if self.fmt in {"jsonl", "csv"}:
             self._fh = open(self._tmp, "w", encoding="utf-8", newline="")
-        if append_from is not None:
-            self._copy_existing(Path(append_from))
 
-    def _copy_existing(self, src: Path) -> None:
-        """Start the new output with the rows of an earlier, interrupted one (for --resume)."""
-        if self.fmt == "jsonl":
-            with open(src, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        self._fh.write(line if line.endswith("\n") else line + "\n")
-                        self._count += 1
-        elif self.fmt == "csv":
-            with open(src, encoding="utf-8", newline="") as fh:
-                reader = csv.DictReader(fh)
-                self.write(list(reader))
-        else:
-            import pyarrow.parquet as pq
-
-            for batch in pq.ParquetFile(src).iter_batches():
-                self.write(batch.to_pylist())
+    @property
+    def partial_path(self) -> Path | None:
+        """Where an interrupted run leaves its rows when ``keep_partial`` is set: ``NAME.partial.SUFFIX``."""
+        return self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}") if self.path else None
 
     @property
     def count(self) -> int:
@@ -338,19 +345,28 @@ class AtomicWriter:
             else:
                 self._pq_writer.close()
         os.replace(self._tmp, self.path)
+        if self.keep_partial and self.partial_path.exists():
+            self.partial_path.unlink()  # the run finished: its partial output is superseded
 
     def abort(self) -> None:
-        """Drop the temporary file; the target is left as it was."""
+        """Stop without touching the target.
+
+        The rows written so far are dropped, or, with ``keep_partial``, kept as ``NAME.partial.SUFFIX``
+        (a complete file of whole chunks) for a later ``--resume``.
+        """
         if self.path is None:
             return
         try:
             if self._fh is not None and not self._fh.closed:
                 self._fh.close()
             if self._pq_writer is not None:
-                self._pq_writer.close()
+                self._pq_writer.close()  # closing leaves a readable Parquet file of the row groups so far
         finally:
             if self._tmp is not None and self._tmp.exists():
-                self._tmp.unlink()
+                if self.keep_partial and self._count:
+                    os.replace(self._tmp, self.partial_path)
+                else:
+                    self._tmp.unlink()
 
     def __enter__(self):
         return self

@@ -140,7 +140,7 @@ class StanceClassifier:
         return out
 
     def _count_truncated(self, firsts: list[str]) -> None:
-        lengths = self.tokenizer(firsts, add_special_tokens=True, truncation=False)["input_ids"]
+        lengths = self.tokenizer(firsts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         self.truncated += sum(len(ids) > self.settings.max_length for ids in lengths)
 
     # -- inference -------------------------------------------------------------------------------

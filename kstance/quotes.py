@@ -65,6 +65,9 @@ class QuoteSpan:
 
     def words(self, text: str) -> str:
         """The quoted words, paragraph parts joined by a space."""
+        if len(self.parts) == 1:
+            s, e = self.parts[0]
+            return text[s:e]
         return " ".join(text[s:e] for s, e in self.parts)
 
 
@@ -80,13 +83,11 @@ def paragraphs(text: str) -> list[Paragraph]:
     """
     out = []
     for m in _PARA_RE.finditer(text):
-        s, e = m.start(), m.end()
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append(Paragraph(s, e))
+        line = m.group()
+        body = line.strip()  # str.strip() drops the same characters as isspace()
+        if body:
+            s = m.start() + len(line) - len(line.lstrip())
+            out.append(Paragraph(s, s + len(body)))
     return out
 
 
@@ -99,7 +100,7 @@ def looks_like_headline(line: str) -> bool:
         >>> looks_like_headline("“We will see,” he said.")
         False
     """
-    words = line.split()
+    words = line.split(None, 25)  # enough to tell more than 25 words (26 pieces) from fewer
     if not words or len(words) > 25:
         return False
     if line[-1] in _TERMINAL:
@@ -130,15 +131,18 @@ def split_articles(text: str) -> list[Article]:
     articles: list[Article] = []
     current: list[Paragraph] = []
     headline = False
+    all_heads = True  # whether every paragraph in `current` looks like a headline
     for p in paras:
         is_head = looks_like_headline(text[p.start : p.end])
         # Consecutive headline-like lines (a title and a kicker, or a tag line) stay together.
-        if is_head and current and not all(looks_like_headline(text[q.start : q.end]) for q in current):
+        if is_head and current and not all_heads:
             articles.append(Article(len(articles), current, headline))
             current = []
         if not current:
             headline = is_head
+            all_heads = True
         current.append(p)
+        all_heads = all_heads and is_head
     if current:
         articles.append(Article(len(articles), current, headline))
     return articles
@@ -239,6 +243,8 @@ def find_quotes(text: str, article: Article) -> list[QuoteSpan]:
     pending_kind: str | None = None
     for pi, para in enumerate(article.paragraphs):
         lo, hi = para.start, para.end
+        if pending is None and _MARK_RE.search(text, lo, hi) is None:
+            continue  # no quotation mark and nothing left open: nothing to do here
         carry = pending_kind if pending is not None else None
         continued = False
         for open_pos, close_pos, kind in _scan_paragraph(text, lo, hi, carry):
@@ -287,6 +293,7 @@ def find_quotes(text: str, article: Article) -> list[QuoteSpan]:
 
 _NONSPACE = re.compile(r"\S")
 _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace other than a plain space
+_ASCII_MASK = {i: "x" for i in range(128) if not chr(i).isspace()}  # \S -> x, for ASCII text
 _ABBREV = {
     "mr", "ms", "mrs", "dr", "st", "gen", "lt", "col", "sgt", "capt", "rep", "sen", "gov", "prof",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs",
@@ -319,10 +326,15 @@ def sentence_bounds(masked: str, base: int = 0) -> list[tuple[int, int]]:
         # re.search(r"[\w.]+$", masked[start:dot]) finds it, but read backwards from the mark
         # instead of scanning the sentence from its start (\w is: alphanumeric or "_")
         i = dot
+        if i > start and masked[i - 1] == "\n":
+            i -= 1  # "$" also matches before a final newline
+        end_tok = i
         while i > start and (masked[i - 1].isalnum() or masked[i - 1] in "_."):
             i -= 1
-        token = masked[i:dot].lower()
-        if token in _ABBREV or _SINGLE_LETTER.fullmatch(token) or _INITIALS.fullmatch(token):
+        token = masked[i:end_tok].lower()
+        if token in _ABBREV or (len(token) == 1 and _SINGLE_LETTER.fullmatch(token)) or (
+            "." in token and _INITIALS.fullmatch(token)
+        ):
             continue
         end = m.end()
         while end > start and masked[end - 1].isspace():
@@ -346,9 +358,10 @@ def mask_quotes(text: str, quotes: list[QuoteSpan], lo: int, hi: int) -> str:
         >>> mask_quotes(doc, q, 0, len(doc))
         'He said “xx.” Then left.'
     """
-    spans = sorted((max(s, lo), min(e, hi), e) for q in quotes for s, e in q.parts if e > lo and s < hi)
+    spans = [(max(s, lo), min(e, hi), e) for q in quotes for s, e in q.parts if e > lo and s < hi]
     if not spans:
         return text[lo:hi]
+    spans.sort()
     pieces = []
     pos = lo
     for s, e, true_end in spans:
@@ -357,9 +370,11 @@ def mask_quotes(text: str, quotes: list[QuoteSpan], lo: int, hi: int) -> str:
         pieces.append(text[pos:s])
         keep_last = e == true_end and text[e - 1] in ".!?\u2026"
         body = text[s : e - 1] if keep_last else text[s:e]
-        if _OTHER_SPACE.search(body) is None:
-            # only plain spaces: mask word by word, several times faster than a substitution
-            # per character
+        # Same as _NONSPACE.sub("x", body), done faster where possible: ASCII text by a
+        # translation table; text whose only whitespace is plain spaces word by word.
+        if body.isascii():
+            pieces.append(body.translate(_ASCII_MASK))
+        elif _OTHER_SPACE.search(body) is None:
             pieces.append(" ".join(["x" * len(w) for w in body.split(" ")]))
         else:
             pieces.append(_NONSPACE.sub("x", body))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from kstance.io import ARTICLE_SUFFIXES, AtomicWriter, InputError, iter_articles, iter_table, iter_jsonl
+from kstance.io import ARTICLE_SUFFIXES, AtomicWriter, InputError, iter_articles, iter_table
 
 
 def _err(msg: str) -> None:
@@ -56,20 +56,12 @@ def _count_rows(path: Path) -> int | None:
     return None
 
 
-def _done_ids(path: Path) -> set[str]:
-    """Ids already written by an interrupted run (for --resume)."""
-    done: set[str] = set()
-    if not path.exists():
-        return done
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        for _, row in iter_jsonl(path):
-            if "id" in row:
-                done.add(str(row["id"]))
-    else:
-        for chunk in iter_table(path):
-            done.update(str(r["id"]) for _, r in chunk if r.get("id") is not None)
-    return done
+def _earlier_rows(out: Path) -> tuple[Path | None, Iterator[dict]]:
+    """The rows of an interrupted run, in order: ``NAME.partial.SUFFIX`` if present, else ``OUT``."""
+    for candidate in (out.with_name(f"{out.stem}.partial{out.suffix}"), out):
+        if candidate.exists():
+            return candidate, (r for chunk in iter_table(candidate, bad_lines="raise") for _, r in chunk)
+    return None, iter(())
 
 
 def _article_records(path: Path, articles_jsonl: bool, all_quotes: bool) -> Iterator[dict]:
@@ -84,7 +76,15 @@ def _article_records(path: Path, articles_jsonl: bool, all_quotes: bool) -> Iter
 
 
 def score_command(args) -> int:
-    """Run `kstance score` (see :mod:`kstance.cli` for the options); returns the exit status."""
+    """Run `kstance score` (see :mod:`kstance.cli` for the options); returns the exit status.
+
+    Rows are read, scored and written in chunks aligned to input positions. An interrupted run
+    (Ctrl-C, SIGTERM, an error) keeps the whole chunks it finished as ``NAME.partial.SUFFIX``;
+    ``--resume`` copies those rows back (checking their ids against the input) and scores the
+    rest with the same chunking, so the result is identical to an uninterrupted run.
+    """
+    import signal
+
     from kstance.model import ModelDirError
     from kstance.predict import StanceClassifier
 
@@ -94,60 +94,100 @@ def score_command(args) -> int:
         _err(str(exc))
         return 2
     out = Path(args.output) if args.output else None
-    done: set[str] = set()
+    earlier: Iterator[dict] = iter(())
     if args.resume:
         if out is None:
             _err("--resume needs -o OUT (the output of the interrupted run)")
             return 2
         try:
-            done = _done_ids(out)
+            found, earlier = _earlier_rows(out)
         except InputError as exc:
             _err(f"--resume: cannot read the earlier output: {exc}")
             return 2
+        if found is None:
+            _err(f"--resume: no earlier output at {out} or its .partial file; scoring from the start")
     try:
-        writer = AtomicWriter(out, append_from=out if (args.resume and out is not None and out.exists()) else None)
+        writer = AtomicWriter(out, keep_partial=out is not None)
     except InputError as exc:
         _err(str(exc))
         return 2
-    failed_files = 0
-    failed_rows = 0
+
+    def on_term(signum, frame):  # let SIGTERM unwind like Ctrl-C, so the partial output is kept
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    failed_files = failed_rows = reused = 0
     t0 = time.time()
-    with writer:
-        for name in args.inputs:
-            path = Path(name)
-            suffix = path.suffix.lower()
-            is_articles = suffix in ARTICLE_SUFFIXES or (suffix == ".jsonl" and args.articles)
-            progress = _Progress(None if is_articles else _count_rows(path), args.quiet)
-            try:
-                if is_articles:
-                    source = _chunks(_article_records(path, suffix == ".jsonl", args.all_quotes))
-                else:
-                    source = ([r for _, r in chunk] for chunk in iter_table(path))
-                for chunk in source:
-                    if done:
-                        chunk = [r for r in chunk if str(r.get("id")) not in done]
-                    to_score = [r for r in chunk if r.get("scored") is not False]
-                    scored = iter(clf.score_batch(to_score, args.batch_size)) if to_score else iter(())
-                    out_rows = [next(scored) if r.get("scored") is not False else r for r in chunk]
-                    failed_rows += sum(1 for r in out_rows if "error" in r)
-                    writer.write(out_rows)
-                    progress.update(len(chunk))
-            except InputError as exc:
+    resuming = args.resume
+    try:
+        with writer:
+            for name in args.inputs:
+                path = Path(name)
+                suffix = path.suffix.lower()
+                is_articles = suffix in ARTICLE_SUFFIXES or (suffix == ".jsonl" and args.articles)
+                progress = _Progress(None if is_articles else _count_rows(path), args.quiet)
+                try:
+                    if is_articles:
+                        source = _chunks(_article_records(path, suffix == ".jsonl", args.all_quotes), args.chunk_size)
+                    else:
+                        source = ([r for _, r in chunk]
+                                  for chunk in iter_table(path, chunk_rows=args.chunk_size, bad_lines="report"))
+                    for chunk in source:
+                        if resuming:
+                            kept = _take(earlier, len(chunk))
+                            if len(kept) == len(chunk):
+                                for a, b in zip(kept, chunk):
+                                    if a.get("id") is not None and b.get("id") is not None and str(a["id"]) != str(b["id"]):
+                                        raise InputError(f"--resume: the earlier output has id {a['id']} where the "
+                                                         f"input has {b['id']} ({path}): not the same input")
+                                writer.write(kept)
+                                reused += len(kept)
+                                progress.update(len(chunk))
+                                continue
+                            resuming = False  # a torn last chunk is scored again in full
+                        for r in chunk:
+                            if "error" in r and "text" not in r:
+                                _err(r["error"])  # a malformed line: reported, kept as an error row
+                        skip = [r.get("scored") is False or ("error" in r and "text" not in r) for r in chunk]
+                        to_score = [r for r, s in zip(chunk, skip) if not s]
+                        scored = iter(clf.score_batch(to_score, args.batch_size)) if to_score else iter(())
+                        out_rows = [r if s else next(scored) for r, s in zip(chunk, skip)]
+                        failed_rows += sum(1 for r in out_rows if "error" in r)
+                        writer.write(out_rows)
+                        progress.update(len(chunk))
+                except InputError as exc:
+                    progress.close()
+                    _err(str(exc))
+                    failed_files += 1
+                    continue
                 progress.close()
-                _err(str(exc))
-                failed_files += 1
-                continue
-            progress.close()
+    except KeyboardInterrupt:
+        if out is not None and writer.count:
+            _err(f"interrupted: {writer.count} rows kept in {writer.partial_path}; rerun with --resume to finish")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if clf.truncated:
         _err(f"warning: {clf.truncated} statement(s) longer than {clf.settings.max_length} tokens were truncated")
     if failed_rows:
-        _err(f"{failed_rows} row(s) could not be scored (empty text): see their 'error' field")
+        _err(f"{failed_rows} row(s) could not be scored: see their 'error' field")
     if not args.quiet:
-        _err(f"scored {writer.count} rows in {time.time() - t0:.1f} s" + (f" -> {out}" if out else ""))
+        _err(f"scored {writer.count - reused} rows"
+             + (f" ({reused} kept from the interrupted run)" if reused else "")
+             + f" in {time.time() - t0:.1f} s" + (f" -> {out}" if out else ""))
     return 1 if (failed_files or failed_rows) else 0
 
 
-def _chunks(records: Iterator[dict], size: int = 1024) -> Iterator[list[dict]]:
+def _take(it: Iterator[dict], n: int) -> list[dict]:
+    out = []
+    for r in it:
+        out.append(r)
+        if len(out) == n:
+            break
+    return out
+
+
+def _chunks(records: Iterator[dict], size: int = 2048) -> Iterator[list[dict]]:
     chunk = []
     for r in records:
         chunk.append(r)

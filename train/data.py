@@ -312,15 +312,43 @@ def check_corpus(splits: dict[str, list[dict]]) -> list[str]:
     return problems
 
 
+def markdown_tables(splits: dict[str, list[dict]]) -> str:
+    """The datasheet's count tables (stance x source, source x target, lengths, splits) as Markdown."""
+    labels = load_labels()
+    rows = [r for v in splits.values() for r in v]
+    out = ["| stance \\ source | " + " | ".join(labels.sources) + " | all |",
+           "|---" * (len(labels.sources) + 2) + "|"]
+    for st in labels.stance:
+        cells = [sum(1 for r in rows if r["stance"] == st and r.get("source") == so) for so in labels.sources]
+        out.append(f"| {st} | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
+    out += ["", "| source \\ target | " + " | ".join(labels.targets) + " |", "|---" * (len(labels.targets) + 1) + "|"]
+    for so in labels.sources:
+        cells = [sum(1 for r in rows if r.get("source") == so and r["target"] == t) for t in labels.targets]
+        out.append(f"| {so} | " + " | ".join(map(str, cells)) + " |")
+    bins = [(1, 3), (4, 10), (11, 25), (26, 50), (51, 100), (101, 160)]
+    out += ["", "| words | " + " | ".join(f"{a}-{b}" for a, b in bins) + " |", "|---" * (len(bins) + 1) + "|"]
+    lens = [len(r["text"].split()) for r in rows]
+    out.append("| rows | " + " | ".join(str(sum(a <= n <= b for n in lens)) for a, b in bins) + " |")
+    out += ["", "| split | rows | writers | " + " | ".join(labels.stance) + " |", "|---" * (len(labels.stance) + 3) + "|"]
+    for name, v in splits.items():
+        writers = ", ".join(sorted({r.get("writer") or "?" for r in v}))
+        out.append(f"| {name} | {len(v)} | {writers} | " + " | ".join(str(sum(r['stance'] == st for r in v)) for st in labels.stance) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m train.data check|stats`."""
+    """`python -m train.data check|stats|tables`."""
     parser = argparse.ArgumentParser(prog="python -m train.data")
     sub = parser.add_subparsers(dest="cmd", required=True)
     ck = sub.add_parser("check", help="validate labelled files (default: the project corpus)")
     ck.add_argument("files", nargs="*")
     sub.add_parser("stats", help="print the corpus counts as JSON")
+    sub.add_parser("tables", help="print the datasheet's count tables as Markdown")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "tables":
+            print(markdown_tables(load_corpus()))
+            return 0
         if args.cmd == "stats":
             splits = load_corpus()
             out = {s: coverage(rows) for s, rows in splits.items()}
