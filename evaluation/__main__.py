@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate(args.model_dir, args.data, args.out, compare_dir=args.compare, baselines=args.baselines,
                            baseline_train=args.baseline_train, bootstrap=args.bootstrap, seed=args.seed,
                            mistakes=args.mistakes, log=None if args.quiet else _log)
-    except (DataError, InputError, ModelDirError, ConfigError, FileNotFoundError, ValueError) as exc:
-        # all bad input (DataError, InputError, ModelDirError, ConfigError are ValueErrors too)
+    except (DataError, InputError, ModelDirError, ConfigError, OSError, ValueError) as exc:
+        # bad input or an unwritable --out (DataError, InputError, ModelDirError, ConfigError are ValueErrors too)
         print(f"error: {one_line_error(exc)}", file=sys.stderr)
         return 1
     for name, entry in metrics["datasets"].items():

@@ -205,9 +205,11 @@ class _LogReg:
     answer is that label (scikit-learn refuses to fit one class).
     """
 
-    def __init__(self, n_labels: int, C: float = 1.0):
+    def __init__(self, n_labels: int, C: float = 1.0, solver: str = "saga"):
         self.n_labels = n_labels
         self.C = C
+        # saga: scipy's L-BFGS took 10 s on the 39,000 TF-IDF columns of the train split, saga 0.2 s
+        self.solver = solver
 
     def fit(self, X, y: np.ndarray) -> "_LogReg":
         from sklearn.linear_model import LogisticRegression
@@ -215,7 +217,7 @@ class _LogReg:
         self.classes = np.unique(y)
         self.clf = None
         if len(self.classes) > 1:
-            self.clf = LogisticRegression(C=self.C, max_iter=3000)
+            self.clf = LogisticRegression(C=self.C, max_iter=3000, solver=self.solver)
             self.clf.fit(X, y)
             self.classes = self.clf.classes_
         return self

@@ -545,7 +545,7 @@ def write_outputs(metrics: dict, out_dir: str | Path) -> dict[str, Path]:
                 files[f"{head}_reliability"] = f"plots/{base}_reliability.png"
             entry["plots"][sys_name] = files
     mpath = out / "metrics.json"
-    mpath.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    mpath.write_text(json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     rpath = out / "report.md"
     rpath.write_text(render_report(metrics), encoding="utf-8")
     return {"report": rpath, "metrics": mpath, "plots": plots}

@@ -88,7 +88,7 @@ def plot_reliability(rel: dict, title: str, path: str | Path, ece: float | None 
     ok = ~np.isnan(acc)
     ax.bar(lo[ok], acc[ok], width=width[ok], align="edge", edgecolor="black", color="#4c72b0", alpha=0.8,
            label="accuracy" + (f" (ECE {ece:.3f})" if ece is not None else ""))
-    ax.plot(conf[ok], acc[ok], "o", color="#dd8452", markersize=4, label="mean confidence")
+    ax.plot(conf[ok], acc[ok], "o", color="#dd8452", markersize=4, label="bin (mean confidence, accuracy)")
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfect calibration")
     ax.set_ylim(0, 1)
     ax.set_xlim(0, 1)

@@ -120,9 +120,12 @@ def render_report(metrics: dict) -> str:
             m = e["systems"][sys_name]
             lines += [f"### Per-label figures: {sys_name}", ""]
             for head in ("stance", "target"):
-                rows = [[lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
-                        for lab, v in m[head]["per_label"].items()]
-                lines += [f"**{head}**", ""] + _table(["label", "precision", "recall", "F1", "gold rows"], rows) + [""]
+                predicted = [sum(col) for col in zip(*m[head]["confusion"])]
+                # labels neither in gold nor predicted say nothing here (metrics.json keeps them)
+                rows = [[lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"], predicted[i]]
+                        for i, (lab, v) in enumerate(m[head]["per_label"].items()) if v["support"] or predicted[i]]
+                lines += [f"**{head}**", ""] + _table(["label", "precision", "recall", "F1", "gold rows", "predicted rows"],
+                                                      rows) + [""]
             plots = e.get("plots", {}).get(sys_name)
             if plots:
                 lines += [f"### Confusion matrices and calibration: {sys_name}", "",

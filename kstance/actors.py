@@ -20,8 +20,9 @@ from kstance.labels import ConfigError, config_dir, load_labels, read_yaml
 _PORTFOLIO = re.compile(r"\s+affairs\b", re.IGNORECASE)
 # "its special representative for North Korea", "ambassador to China": an actor after these words
 # is the one dealt with, not the one spoken for.
-_FILLER = re.compile(r"\b(?:the|and|of)\b|[\s,]", re.IGNORECASE)  # what may stand between actor words
 _OBJECT_PREP = re.compile(r"\b(?:for|to|toward|towards|against|with|on|over|about)\s+(?:the\s+)?$", re.IGNORECASE)
+# What may stand between the actor words of a bare state name ("the North and the South").
+_FILLER = re.compile(r"\b(?:the|and|of)\b|[\s,]", re.IGNORECASE)
 
 
 def _norm_quotes(text: str) -> str:
@@ -66,17 +67,15 @@ def _iter_terms(scan: re.Pattern, text: str):
     go on trying there.
     """
     pos = 0
-    search = scan.search
     while True:
-        m = search(text, pos)
-        if m is None:
+        for m in scan.finditer(text, pos):
+            s = m.start()
+            if s and (text[s - 1].isalnum() or text[s - 1] in "_-"):  # (?<![\w-]): \w is alnum or _
+                pos = s + 1
+                break  # rare: start again from there
+            yield m
+        else:
             return
-        s = m.start()
-        if s and (text[s - 1].isalnum() or text[s - 1] in "_-"):  # (?<![\w-]): \w is alnum or _
-            pos = s + 1
-            continue
-        yield m
-        pos = m.end()
 
 
 @dataclass

@@ -69,9 +69,14 @@ _PM_PUNCT = re.compile(r"[,.;]")
 _SO_CALLED = re.compile(r"\bso-called\s*$")
 _DEFINITE = re.compile(r"(?i:the)\s+([a-z-]+(?:\s+[a-z-]+)?)")
 _CORE_SPLIT = re.compile(r"\s+(?:of|from|to|for|at|in|based)\s+")
-# the words around a name, cut at a sentence end or a quotation mark
-_LEFT_CUT = re.compile(r"(?<![A-Z])[.!?]\s|[\u201d\"]")
-_RIGHT_CUT = re.compile(r"(?<![A-Z])[.!?]\s|[\u201c\u2018\"]")
+# The words around a name, cut at a sentence end or a quotation mark. These split exactly as
+# r"(?<![A-Z])[.!?]\s|[\u201d\"]" (and r"(?<![A-Z])[.!?]\s|[\u201c\u2018\"]") do, but open with
+# a character class, so the engine skips to the candidate marks instead of testing the
+# look-behind at every position: a mark, then either it was a quotation mark, or it was
+# [.!?] not preceded by a capital ("U.S. envoy") and is followed by a space.
+_LEFT_CUT = re.compile(r"[.!?\u201d\"](?:(?<=[\u201d\"])|(?<![A-Z].)\s)")
+_RIGHT_CUT = re.compile(r"[.!?\u201c\u2018\"](?:(?<=[\u201c\u2018\"])|(?<![A-Z].)\s)")
+_ANY_MARK = re.compile("[\u201c\u201d\u2018\u2019\"']")  # any quotation mark or apostrophe
 _CITING_RE = re.compile(r",\s*(?:citing|quoting)\s+([^,.;]+)")
 _ACCORDING_RE = re.compile(r"\baccording to\s+([^,.;]+)", re.IGNORECASE)
 
@@ -128,24 +133,26 @@ _PLACE_WORDS = {"Province", "Provinces", "City", "County", "Island", "Islands", 
 _CAP_TOKEN = re.compile(r"^[A-Z][\w'\u2019.-]*$")
 # A run of two to ten capitalised words, not preceded by [\w'\u2019-]. That look-behind is checked
 # in _name_runs rather than in the pattern: a pattern opening with a look-behind is tried at every
-# position of the article, one opening with [A-Z] lets the engine skip to the capitals.
-_NAME_RUN = re.compile(r"([A-Z][a-z]+(?:-[a-zA-Z]+)?(?:\s+[A-Z][a-z]+(?:-[a-zA-Z]+)?){1,9})(?![\w'\u2019-])")
+# position of the article, one opening with [A-Z] lets the engine skip to the capitals. The
+# possessive ++ never changes a match (giving back letters or spaces would leave a letter or a
+# space where a space, a capital or the run's end must follow) but spares the engine trying it.
+_NAME_RUN = re.compile(r"([A-Z][a-z]++(?:-[a-zA-Z]++)?(?:\s++[A-Z][a-z]++(?:-[a-zA-Z]++)?){1,9})(?![\w'\u2019-])")
 
 
 def _name_runs(body: str):
-    """Yield the matches that ``(?<![\w'\u2019-])`` + ``_NAME_RUN`` would find with finditer."""
+    r"""Yield the matches that ``(?<![\w'\u2019-])`` + ``_NAME_RUN`` would find with finditer."""
     pos = 0
-    search = _NAME_RUN.search
     while True:
-        m = search(body, pos)
-        if m is None:
+        for m in _NAME_RUN.finditer(body, pos):
+            s = m.start()
+            if s and (body[s - 1].isalnum() or body[s - 1] in "_'\u2019-"):  # \w is alphanumeric or "_"
+                pos = s + 1  # rare: go on from where the look-behind pattern would go on trying
+                break
+            yield m
+        else:
             return
-        s = m.start()
-        if s and (body[s - 1].isalnum() or body[s - 1] in "_'\u2019-"):  # \w is alphanumeric or "_"
-            pos = s + 1  # where the look-behind pattern would go on trying
-            continue
-        yield m
-        pos = m.end()
+
+
 _FUNCTION_WORDS = set(
     """
     after before and or but to of in on at for with by from as is was are were be been has had have
@@ -166,7 +173,7 @@ _PERSON_HEADS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # many are made per article; slots make them cheaper to build and read
 class _Mention:
     """A speaker the article has named: its surface form, fuller name, side and officialness."""
 
@@ -188,10 +195,9 @@ class _ArticleState:
     text: str = ""
     lo: int = 0  # the article's bounds in ``text``
     hi: int = 0
-    # (pos, full name) of every personal name in the article, in text order
-    names: list[tuple[int, str]] = field(default_factory=list)
-    # names indexed by their first and last word and by the whole name (entries in text order), so
-    # that resolving a surname looks at that surname's few entries, not at every name in the article
+    # The article's personal names as (pos, full name) entries in text order, indexed by first
+    # word, last word and whole name (by_ref), and by whole name alone (by_name): resolving a
+    # surname looks at that surname's few entries, not at every name in the article.
     by_ref: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     by_name: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     mentions: list[_Mention] = field(default_factory=list)
@@ -199,10 +205,14 @@ class _ArticleState:
 
     def add_name(self, pos: int, name: str) -> None:
         entry = (pos, name)
-        self.names.append(entry)
         parts = name.split()
-        for key in dict.fromkeys((parts[0], parts[-1], name)):  # each entry once per key
-            self.by_ref.setdefault(key, []).append(entry)
+        first, last = parts[0], parts[-1]
+        by_ref = self.by_ref
+        by_ref.setdefault(first, []).append(entry)
+        if last != first:  # each entry once per key
+            by_ref.setdefault(last, []).append(entry)
+        if name != first and name != last:
+            by_ref.setdefault(name, []).append(entry)
         self.by_name.setdefault(name, []).append(entry)
 
     def context(self, entry: tuple[int, str]) -> tuple[str, str]:
@@ -327,6 +337,7 @@ def _np_after(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _word_pattern(word: str) -> re.Pattern:
+    """``\\bword\\b``, compiled once per word."""
     return re.compile(rf"\b{re.escape(word)}\b")
 
 
@@ -351,8 +362,6 @@ def _verb_subject(head: str) -> tuple[str, str, int] | None:
 def _is_weak(np: str) -> bool:
     return np.lower() in _BARE_GENERIC
 
-
-_ANY_MARK = re.compile("[\u201c\u201d\u2018\u2019\"']")
 
 _CLAUSE_PREPS = {"in", "on", "at", "to", "during", "after", "before", "through", "via", "from", "while",
                  "when", "by", "late", "earlier", "later", "last", "this", "monday", "tuesday", "wednesday",
@@ -529,15 +538,17 @@ class QuoteExtractor:
         The name is the run after the last title or actor word:
         "Vice North Korean Foreign Minister Choe Son Hui" -> "Choe Son Hui".
         """
-        toks = run.split()
+        spans = [(m.start(), m.group()) for m in re.finditer(r"\S+", run)]
+        toks = [t for _, t in spans]
         cut = max((i + 1 for i, t in enumerate(toks) if self._is_title(t)), default=0)
         toks = toks[cut:]
         if len(toks) < 2 or toks[-1] in _PLACE_WORDS:
             return None
+        # joined with single spaces even where the page has several, a tab or a no-break space
         name = " ".join(toks)
         if self.gaz.actor_in(name):
             return None
-        return name, run.rindex(name)
+        return name, spans[cut][0]
 
     def _register_names(self, text: str, article: Article, state: _ArticleState) -> None:
         """Record every full personal name in the article.
@@ -784,7 +795,10 @@ class QuoteExtractor:
             # speakers named outside quotes ("X said on Monday ...") and persons opening a sentence
             # become antecedents for "he said" and "the minister said" later on
             for ss, se in sents:
-                first_q = min((o for o in opens if ss <= o < se), default=se) if opens else se
+                first_q = se
+                for o in opens:  # the first quote opening in the sentence
+                    if ss <= o < first_q:
+                        first_q = o
                 head = masked[ss - para.start : first_q - para.start]  # the sentence up to its first quote
                 # a named person opening the sentence ...
                 subject, lead_actor = self._sentence_opening(head)
@@ -807,7 +821,11 @@ class QuoteExtractor:
                         state.mentions.append(ment)
             no_verb_here = None  # whether the paragraph has no speech verb outside quotes; found once
             for q in by_para.get(pi, ()):
-                ss, se = next(((s, e) for s, e in sents if s <= q.open_pos < e), (para.start, para.end))
+                for ss, se in sents:  # the sentence the quote opens in
+                    if ss <= q.open_pos < se:
+                        break
+                else:
+                    ss, se = para.start, para.end
                 close = q.close_pos if q.close_pos is not None else q.end
                 context_end = se
                 if q.end_para != q.para:
@@ -835,12 +853,14 @@ class QuoteExtractor:
                 if mention is not None and mention.source is None:
                     # no side named: the side of the sentence before (its subject or its speaker),
                     # else the actor the story names most
-                    if art_actor is None:
+                    if not subject_actor and art_actor is None:  # (only needed without subject_actor)
                         art_actor = self.gaz.main_actor(text[art.start : art.end]) or ""
                     mention.source = subject_actor or art_actor or None
                 if mention is not None:
                     subject_actor = mention.source or subject_actor
-                    state.mentions.append(mention.at(mention.surface, q.open_pos))
+                    # (mention is a fresh object at q.open_pos and is not changed after this, so it is
+                    # registered as it is rather than as a copy)
+                    state.mentions.append(mention)
                     prev_quote_speaker, prev_quote_para = mention, q.end_para
                 mentions_of.append(mention)
                 context = text[ss : q.start] + QUOTE_MARKER + text[q.end : context_end]
@@ -857,7 +877,8 @@ class QuoteExtractor:
                     # = _SPACES.sub(" ", context).strip(): split() cuts at the same (Unicode) whitespace
                     "context": " ".join(context.split()),
                 }
-                rec.update(extra)
+                if extra:
+                    rec.update(extra)
                 out.append(rec)
         if art.headline:
             self._resolve_headline(out, mentions_of, art, state)

@@ -7,6 +7,7 @@ All offsets are character offsets into the document text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 OPENERS = {"\u201c": "d", "\u2018": "s"}  # “ ‘
@@ -162,19 +163,23 @@ def _is_closing_single(text: str, i: int, lo: int, hi: int) -> bool:
     return not before.isspace() and not after.isalnum()
 
 
-def _scan_paragraph(text: str, lo: int, hi: int, carry: str | None):
-    """Yield (open_pos, close_pos, kind) for marks in one paragraph.
+def _scan_paragraph(text: str, lo: int, hi: int, carry: str | None, marks: list[int] | None = None):
+    """List (open_pos, close_pos, kind) for the quotations in one paragraph.
 
     ``carry`` is the kind of a quote left open by the previous paragraph; when this paragraph
-    opens with a mark of that kind, it continues that quote and the first yielded item has
-    ``open_pos`` -1. A quote still open at the end is yielded with ``close_pos`` None.
+    opens with a mark of that kind, it continues that quote and the first item has ``open_pos``
+    -1. A quote still open at the end is listed with ``close_pos`` None. ``marks`` are the
+    offsets of the marks in the paragraph, when the caller has found them already.
     """
+    if marks is None:
+        marks = [m.start() for m in _MARK_RE.finditer(text, lo, hi)]
+    found = []
+    add = found.append
     open_kind: str | None = None
     open_pos = -1
     straight_open = False
     first_mark = True
-    for m in _MARK_RE.finditer(text, lo, hi):
-        i = m.start()
+    for i in marks:
         ch = text[i]
         cont = False
         if first_mark and carry is not None and text[lo:i].strip() == "":
@@ -188,26 +193,27 @@ def _scan_paragraph(text: str, lo: int, hi: int, carry: str | None):
                 straight_open = ch in STRAIGHT
                 open_pos = -1 if cont else i
                 if cont:
-                    yield ("continue", i, None)
+                    add(("continue", i, None))
             continue
         if open_kind == "d":
             if ch == "\u201c" and not straight_open:
                 # A second opening mark while one is open: the first was never closed.
-                yield (open_pos, i, "stray")
+                add((open_pos, i, "stray"))
                 open_pos = i
             elif ch == "\u201d" or (ch == '"' and straight_open):
-                yield (open_pos, i, "d")
+                add((open_pos, i, "d"))
                 open_kind = None
             # single marks inside a double quotation are nested quotes or apostrophes
         else:
             if (ch == "\u2019" or (ch == "'" and straight_open)) and _is_closing_single(text, i, lo, hi):
-                yield (open_pos, i, "s")
+                add((open_pos, i, "s"))
                 open_kind = None
             elif ch == "\u201c" or ch == "\u201d":
                 # a double mark inside a single quotation: the single one was an apostrophe-like stray
                 pass
     if open_kind is not None:
-        yield (open_pos, None, open_kind)
+        add((open_pos, None, open_kind))
+    return found
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
@@ -241,13 +247,22 @@ def find_quotes(text: str, article: Article) -> list[QuoteSpan]:
     quotes: list[QuoteSpan] = []
     pending: QuoteSpan | None = None  # a quote left open at the end of the previous paragraph
     pending_kind: str | None = None
+    if not article.paragraphs:
+        return quotes
+    # the marks of the whole article in one pass, handed out to the paragraphs below
+    marks = [m.start() for m in _MARK_RE.finditer(text, article.start, article.end)]
+    k = 0
     for pi, para in enumerate(article.paragraphs):
         lo, hi = para.start, para.end
-        if pending is None and _MARK_RE.search(text, lo, hi) is None:
-            continue  # no quotation mark and nothing left open: nothing to do here
+        k = bisect_left(marks, lo, k)
+        j = bisect_left(marks, hi, k)
+        para_marks = marks[k:j]
+        k = j
+        if not para_marks and pending is None:
+            continue  # no mark and nothing left open: nothing to do here
         carry = pending_kind if pending is not None else None
         continued = False
-        for open_pos, close_pos, kind in _scan_paragraph(text, lo, hi, carry):
+        for open_pos, close_pos, kind in _scan_paragraph(text, lo, hi, carry, para_marks):
             if open_pos == "continue":
                 continued = True
                 continue
@@ -358,28 +373,35 @@ def mask_quotes(text: str, quotes: list[QuoteSpan], lo: int, hi: int) -> str:
         >>> mask_quotes(doc, q, 0, len(doc))
         'He said “xx.” Then left.'
     """
-    spans = [(max(s, lo), min(e, hi), e) for q in quotes for s, e in q.parts if e > lo and s < hi]
+    # (start, end) of each quoted part, clipped to the paragraph, and the part's true end
+    spans = []
+    for q in quotes:
+        for s, e in q.parts:
+            if e > lo and s < hi:
+                spans.append((s if s > lo else lo, e if e < hi else hi, e))
     if not spans:
         return text[lo:hi]
-    spans.sort()
+    if len(spans) > 1:
+        spans.sort()
     pieces = []
+    add = pieces.append
     pos = lo
     for s, e, true_end in spans:
         if s < pos:
             continue
-        pieces.append(text[pos:s])
+        add(text[pos:s])
         keep_last = e == true_end and text[e - 1] in ".!?\u2026"
         body = text[s : e - 1] if keep_last else text[s:e]
         # Same as _NONSPACE.sub("x", body), done faster where possible: ASCII text by a
         # translation table; text whose only whitespace is plain spaces word by word.
         if body.isascii():
-            pieces.append(body.translate(_ASCII_MASK))
+            add(body.translate(_ASCII_MASK))
         elif _OTHER_SPACE.search(body) is None:
-            pieces.append(" ".join(["x" * len(w) for w in body.split(" ")]))
+            add(" ".join(["x" * len(w) for w in body.split(" ")]))
         else:
-            pieces.append(_NONSPACE.sub("x", body))
+            add(_NONSPACE.sub("x", body))
         if keep_last:
-            pieces.append(text[e - 1])
+            add(text[e - 1])
         pos = e
-    pieces.append(text[pos:hi])
+    add(text[pos:hi])
     return "".join(pieces)

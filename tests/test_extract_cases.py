@@ -85,3 +85,10 @@ def test_fragment_flag():
     assert r["fragment"] is True
     r = one("The ministry said that “the drills are a rehearsal for invasion and must stop at once.”")
     assert r["fragment"] is False
+
+
+def test_names_with_odd_spaces_do_not_break_extraction():
+    # scraped HTML carries no-break spaces and doubled spaces inside names
+    for sep in ("  ", "\u00a0", "\t"):
+        r = one(f"“We are ready,” said Vice Minister Ryu{sep}Chol Min.")
+        assert r["speaker"] == "Ryu Chol Min"
