@@ -209,7 +209,7 @@ class ModelPredictor:
 
     def predict_proba(self, rows):
         s_log, t_log = self.clf.logits(list(rows), batch_size=self.batch_size)
-        ps, pt = self.clf.probabilities(s_log, t_log)
+        ps, pt = self.clf.probabilities(s_log, t_log, list(rows))
         return ps[:, self._s_order], pt[:, self._t_order]
 
 

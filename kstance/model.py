@@ -107,6 +107,8 @@ class ModelSettings:
     max_length: int = 256
     template: InputTemplate = field(default_factory=InputTemplate)
     pooling: str = "mean"
+    # The guidelines: "we" is never the target. An official's own side is ruled out as target.
+    exclude_own_side: bool = True
     temperatures: dict[str, float] = field(default_factory=lambda: {"stance": 1.0, "target": 1.0})
     calibration: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)

@@ -194,14 +194,32 @@ class StanceClassifier:
         firsts, seconds = self._pairs(records)
         return self._logits(self._encode(firsts, seconds), batch_size)
 
-    def probabilities(self, stance_logits: np.ndarray, target_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated probabilities: softmax of the logits over each head's temperature."""
+    def probabilities(self, stance_logits: np.ndarray, target_logits: np.ndarray,
+                      records: Sequence[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities: softmax of the logits over each head's temperature.
+
+        With ``records`` (and the model's ``exclude_own_side`` setting), a speaker's own side is
+        ruled out as the target when the speaker is official or not known to be unofficial: the
+        guidelines' "we is never the target". Its probability becomes 0 and the rest renormalise.
+
+        Args:
+            stance_logits, target_logits: (n, k) logits.
+            records: the n records they came from (for `source` and `official`).
+        """
         ts = self.settings.temperatures.get("stance", 1.0)
         tt = self.settings.temperatures.get("target", 1.0)
-        return _softmax(stance_logits / ts), _softmax(target_logits / tt)
+        t_logits = target_logits / tt
+        if records is not None and self.settings.exclude_own_side:
+            t_logits = t_logits.copy()
+            index = {lab: i for i, lab in enumerate(self.settings.target_labels)}
+            for row, r in enumerate(records):
+                own = index.get(r.get("source")) if isinstance(r.get("source"), str) else None
+                if own is not None and r.get("official") is not False:
+                    t_logits[row, own] = -np.inf
+        return _softmax(stance_logits / ts), _softmax(t_logits)
 
     def _records_out(self, records: Sequence[dict], stance_logits, target_logits) -> list[dict]:
-        ps, pt = self.probabilities(stance_logits, target_logits)
+        ps, pt = self.probabilities(stance_logits, target_logits, records)
         s_labels, t_labels = self.settings.stance_labels, self.settings.target_labels
         out = []
         for r, a, b in zip(records, ps, pt):

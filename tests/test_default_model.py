@@ -48,3 +48,27 @@ def test_loads_without_the_base_encoder_package(monkeypatch):
         sources=["PRK", "USA", "KOR", "KOR"])
     assert [r["stance"] for r in out] == ["threatening", "demanding", "conciliatory", "neutral"]
     assert out[1]["target"] == "PRK" and out[2]["target"] == "CHN"
+
+
+def test_readme_figures_are_the_model_cards():
+    # the README's figures are copied from the card by `python -m evaluation.card`, never retyped
+    from evaluation.card import BEGIN, END, readme_block
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("-->", readme.index(BEGIN)) + 3 : readme.index(END)].strip()
+    assert block == readme_block((DEFAULT / "README.md").read_text(encoding="utf-8")).strip()
+    assert "| seed_real_quotes |" in block and "Against baselines" in block
+
+
+def test_docs_model_card_is_the_shipped_one():
+    assert (ROOT / "docs" / "model-card.md").read_text() == (DEFAULT / "README.md").read_text()
+
+
+def test_guidelines_copy_keeps_the_shared_text():
+    # docs/ holds the project's copy; it may add clarifications but keeps every shared section
+    shared = ROOT.parent / "shared" / "annotation-guidelines.md"
+    if not shared.is_file():
+        pytest.skip("shared guidelines not in this checkout")
+    ours = (ROOT / "docs" / "annotation-guidelines.md").read_text(encoding="utf-8")
+    for block in shared.read_text(encoding="utf-8").split("\n\n"):
+        assert block.strip() in ours

@@ -46,6 +46,8 @@ def model_card(cfg: TrainConfig, settings, data, figures: dict, fit_result, cali
         f"- Stance labels: {', '.join(settings.stance_labels)}.",
         f"- Target labels: {', '.join(settings.target_labels)}.",
         f"- Weights on disk: {cfg.save_dtype}, safetensors.",
+        "- Target: an official speaker's own side is ruled out (the guidelines: \"we\" is never the target)."
+        if settings.exclude_own_side else "- Target: no rule on the speaker's own side.",
         "",
         "## Training data",
         f"- {len(train)} training rows from {', '.join(cfg.train_files)}; {len(data.dev)} dev rows "

@@ -59,7 +59,7 @@ def load_data(cfg: TrainConfig) -> Data:
     from datasets import Dataset
 
     def as_dataset(rows):
-        keep = ("id", "text", "speaker", "source", "context", "stance", "target")
+        keep = ("id", "text", "speaker", "source", "context", "official", "fragment", "stance", "target")
         return Dataset.from_list([{k: (r.get(k) if r.get(k) is not None else None) for k in keep} for r in rows])
 
     train_rows = _read_files(cfg.train_files, cfg)
@@ -193,13 +193,19 @@ def predict_logits(model, tokenizer, settings, rows) -> tuple[np.ndarray, np.nda
     return clf.logits([dict(r) for r in rows], batch_size=64)
 
 
-def score_rows(rows, stance_logits, target_logits, settings, temperatures=None) -> dict:
-    """Stance and target figures on labelled rows from their logits."""
+def score_rows(rows, stance_logits, target_logits, settings, calibrated: bool = False) -> dict:
+    """Stance and target figures on labelled rows from their logits.
+
+    With ``calibrated``, probabilities go through the scoring path (temperatures and the
+    own-side rule); otherwise they are the plain softmax used for model selection.
+    """
     s_idx = [settings.stance_labels.index(r["stance"]) for r in rows]
     t_idx = [settings.target_labels.index(r["target"]) for r in rows]
-    ts, tt = (temperatures or {}).get("stance", 1.0), (temperatures or {}).get("target", 1.0)
-    ps = torch.softmax(torch.tensor(stance_logits) / ts, -1).numpy()
-    pt = torch.softmax(torch.tensor(target_logits) / tt, -1).numpy()
+    if calibrated:
+        ps, pt = StanceClassifier(None, None, settings, Path(".")).probabilities(stance_logits, target_logits, rows)
+    else:
+        ps = torch.softmax(torch.tensor(stance_logits), -1).numpy()
+        pt = torch.softmax(torch.tensor(target_logits), -1).numpy()
     s = head_metrics(s_idx, ps, settings.stance_labels)
     t = head_metrics(t_idx, pt, settings.target_labels)
     both = float(np.mean((ps.argmax(1) == np.array(s_idx)) & (pt.argmax(1) == np.array(t_idx))))
@@ -430,7 +436,7 @@ def evaluate_splits(model_dir: Path, data: Data) -> dict:
             continue
         rows = [dict(r) for r in rows]
         s_l, t_l = predict_logits(model, tokenizer, settings, rows)
-        out[name] = score_rows(rows, s_l, t_l, settings, settings.temperatures)
+        out[name] = score_rows(rows, s_l, t_l, settings, calibrated=True)
     return out
 
 
