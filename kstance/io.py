@@ -344,6 +344,10 @@ class AtomicWriter:
                 pq.write_table(pa.table({"text": pa.array([], pa.string())}), self._tmp)
             else:
                 self._pq_writer.close()
+        # mkstemp makes the file private (0600); give the result the permissions a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
         os.replace(self._tmp, self.path)
         if self.keep_partial and self.partial_path.exists():
             self.partial_path.unlink()  # the run finished: its partial output is superseded
