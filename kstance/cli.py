@@ -60,6 +60,16 @@ def cmd_extract(args) -> int:
 
 
 def cmd_score(args) -> int:
+    if getattr(args, "engine", "local") == "dask":
+        try:
+            from kstance.distributed import score_command as dask_score_command
+        except ImportError as exc:
+            _err(f"--engine dask needs dask and distributed: pip install -e '.[dask]' ({exc})")
+            return 2
+        return dask_score_command(args)
+    if getattr(args, "scheduler", None) or getattr(args, "partitions", None) is not None:
+        _err("--scheduler and --partitions need --engine dask")
+        return 2
     from kstance.scoring import score_command
 
     return score_command(args)
@@ -102,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                     help="torch (fp32) or onnx (int8, built and cached beside the model on first use)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    sc.add_argument("--engine", choices=["local", "dask"], default="local",
+                    help="local (this process) or dask (a Dask cluster; -o names a folder for a Parquet dataset)")
+    sc.add_argument("--scheduler", metavar="ADDRESS",
+                    help="with --engine dask: a dask-scheduler address (default: a local cluster, one worker per core)")
+    sc.add_argument("--partitions", type=int, metavar="N",
+                    help="with --engine dask: about N partitions (default: --chunk-size rows each)")
     sc.set_defaults(func=cmd_score)
 
     sm = sub.add_parser("summarize", help="stance counts and shares per source->target dyad and month")
