@@ -50,7 +50,7 @@ from typing import Callable, Iterable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kstance.io import ARTICLE_SUFFIXES, TABLE_SUFFIXES, InputError
+from kstance.io import ARTICLE_SUFFIXES, TABLE_SUFFIXES, InputError, open_parquet
 
 POS = "_kstance_pos"
 """The name of the input-position index (and column of the written dataset)."""
@@ -350,17 +350,8 @@ def _scan_csv(path: str, name: str, per_part: int | None):
 
 
 def _parquet_info(path: str, name: str) -> tuple[pa.Schema, int]:
-    shown = Path(name)
-    try:
-        pf = pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise InputError(f"{shown}: file not found") from None
-    except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise InputError(f"{shown}: not a readable Parquet file ({exc})") from None
-    schema = pf.schema_arrow
-    if "text" not in schema.names:
-        raise InputError(f"{shown}: no 'text' column (columns found: {', '.join(schema.names)})")
-    return schema, pf.metadata.num_rows
+    pf = open_parquet(path, "text", shown=Path(name))
+    return pf.schema_arrow, pf.metadata.num_rows
 
 
 def _blocks(n: int, per_part: int) -> list[tuple[int, int]]:

@@ -164,6 +164,32 @@ def iter_jsonl(path: str | Path, bad_lines: str = "raise") -> Iterator[tuple[int
             yield n, obj
 
 
+def open_parquet(path: str | Path, required: str | None = "text", shown: str | Path | None = None):
+    """Open a Parquet file, with one-line errors for a missing, corrupt or column-less file.
+
+    Args:
+        path: the file.
+        required: a column it must have (None: any).
+        shown: the name to use in messages (default: ``path``).
+
+    Returns:
+        A ``pyarrow.parquet.ParquetFile``.
+    """
+    import pyarrow.parquet as pq
+
+    shown = shown if shown is not None else path
+    try:
+        pf = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise InputError(f"{shown}: file not found") from None
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"{shown}: not a readable Parquet file ({exc})") from None
+    names = pf.schema_arrow.names
+    if required and required not in names:
+        raise InputError(f"{shown}: no '{required}' column (columns found: {', '.join(names)})")
+    return pf
+
+
 def iter_table(path: str | Path, chunk_rows: int = 2048, bad_lines: str = "raise",
                required: str | None = "text") -> Iterator[list[tuple[int, dict]]]:
     """Stream a statement table in chunks of (row number, record).
@@ -222,17 +248,7 @@ def iter_table(path: str | Path, chunk_rows: int = 2048, bad_lines: str = "raise
             except UnicodeDecodeError as exc:
                 raise InputError(f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x})") from None
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found") from None
-        except Exception as exc:  # pyarrow raises several types for a corrupt file
-            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-        names = pf.schema_arrow.names
-        if required and required not in names:
-            raise InputError(f"{path}: no '{required}' column (columns found: {', '.join(names)})")
+        pf = open_parquet(path, required)
         n = 0
         for batch in pf.iter_batches(batch_size=chunk_rows):
             rows = batch.to_pylist()

@@ -24,3 +24,13 @@ def seed_text() -> str:
             pytest.fail(f"seed page missing at {SEED}")
         pytest.skip(f"seed page not available at {SEED}")
     return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A model directory trained on the fly with configs/fast.yaml (a 2-layer BERT, seconds)."""
+    from train.__main__ import main as train_main
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    assert train_main([str(ROOT / "configs" / "fast.yaml"), "--out", str(out), "--no-progress"]) == 0
+    return out / "model"

@@ -30,15 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from train.__main__ import main as train_main
-
-    out = tmp_path_factory.mktemp("tiny") / "run"
-    assert train_main([str(ROOT / "configs" / "fast.yaml"), "--out", str(out), "--no-progress"]) == 0
-    return out / "model"
-
-
-@pytest.fixture(scope="module")
 def cluster():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=logging.CRITICAL)
