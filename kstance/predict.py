@@ -140,7 +140,12 @@ class StanceClassifier:
         return out
 
     def _count_truncated(self, firsts: list[str]) -> None:
-        lengths = self.tokenizer(firsts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        # Every word-piece covers at least one character, so only a quote with at least as many
+        # characters as the token limit can be cut: tokenize just those a second time.
+        long = [f for f in firsts if len(f) >= self.settings.max_length - 2]
+        if not long:
+            return
+        lengths = self.tokenizer(long, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         self.truncated += sum(len(ids) > self.settings.max_length for ids in lengths)
 
     # -- inference -------------------------------------------------------------------------------
