@@ -20,7 +20,9 @@ from kstance.labels import ConfigError, config_dir, load_labels, read_yaml
 _PORTFOLIO = re.compile(r"\s+affairs\b", re.IGNORECASE)
 # "its special representative for North Korea", "ambassador to China": an actor after these words
 # is the one dealt with, not the one spoken for.
-_OBJECT_PREP = re.compile(r"\b(?:for|to|toward|towards|against|with|on|over|about)\s+(?:the\s+)?$", re.IGNORECASE)
+_OBJECT_PREP = re.compile(r"(?<!spokesman )(?<!spokeswoman )(?<!spokesperson )"
+                          r"\b(?:for|to|toward|towards|against|with|on|over|about)\s+(?:the\s+)?$", re.IGNORECASE)
+# ("a spokesperson for the UN secretary-general" speaks for the UN: that "for" is not an object)
 # What may stand between the actor words of a bare state name ("the North and the South").
 _FILLER = re.compile(r"\b(?:the|and|of)\b|[\s,]", re.IGNORECASE)
 
@@ -159,7 +161,7 @@ class Gazetteer:
         """
         norm = _norm_quotes(text)
         for m in _iter_terms(self._actor_scan, norm):
-            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
+            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 24): m.start()]):
                 continue
             return self._term_to_actor[m.group(0)]
         return None
@@ -177,7 +179,7 @@ class Gazetteer:
         norm = _norm_quotes(text)
         found = None
         for m in _iter_terms(self._actor_scan, norm):
-            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 12): m.start()]):
+            if _PORTFOLIO.match(norm, m.end()) or _OBJECT_PREP.search(norm[max(0, m.start() - 24): m.start()]):
                 continue
             found = self._term_to_actor[m.group(0)]
         return found

@@ -28,7 +28,7 @@ QUOTE_MARKER = "[Q]"
 SPEECH_VERBS = (
     "said|says|say|saying|added|adds|adding|told|tells|telling|warned|warns|warning|stressed|stresses|"
     "explained|explains|noted|notes|insisted|insists|stated|states|declared|declares|wrote|writes|"
-    "posted|posts|tweeted|tweets|urged|urges|called|calls|demanded|demands|accused|accuses|described|"
+    "posted|posts|tweeted|tweets|urged|urges|called|calls|demanded|demands|accused|accuses|accusing|described|"
     "describes|reiterated|reiterates|emphasized|emphasised|emphasizes|emphasises|claimed|claims|argued|"
     "argues|announced|announces|vowed|vows|threatened|threatens|complained|complains|reported|reports|"
     "hoped|hopes|mentioned|mentions|expressed|expresses|pledged|pledges|criticized|criticised|"
@@ -74,7 +74,9 @@ _CORE_SPLIT = re.compile(r"\s+(?:of|from|to|for|at|in|based)\s+")
 # a character class, so the engine skips to the candidate marks instead of testing the
 # look-behind at every position: a mark, then either it was a quotation mark, or it was
 # [.!?] not preceded by a capital ("U.S. envoy") and is followed by a space.
-_LEFT_CUT = re.compile(r"[.!?\u201d\"](?:(?<=[\u201d\"])|(?<![A-Z].)\s)")
+# a sentence end, but not the period of a title ("JCS spokesman Col. Park") or an initial
+_LEFT_CUT = re.compile(r"(?<!\bCol)(?<!\bGen)(?<!\bLt)(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bSgt)(?<!\bAdm)(?<!\bMaj)(?<!\bCapt)"
+                       r"[.!?\u201d\"](?:(?<=[\u201d\"])|(?<![A-Z].)\s)")
 _RIGHT_CUT = re.compile(r"[.!?\u201c\u2018\"](?:(?<=[\u201c\u2018\"])|(?<![A-Z].)\s)")
 _ANY_MARK = re.compile("[\u201c\u201d\u2018\u2019\"']")  # any quotation mark or apostrophe
 _CITING_RE = re.compile(r",\s*(?:citing|quoting)\s+([^,.;]+)")
@@ -91,6 +93,7 @@ _RELATIVE = re.compile(r",\s*(?:who|which|whose)\b[^,]*,\s*$")
 _ROLE_WORDS = set(
     """
     official officials spokesman spokeswoman spokesperson spokespeople minister ministry ministers
+    secretary-general under-secretary-general deputy-director vice-minister vice-chairman
     president presidential leader leaders ambassador envoy secretary adviser advisor advisers director
     director-general chief commander command agency government office council military army navy
     delegation delegate delegates negotiator negotiators diplomat diplomats premier chairman
@@ -248,6 +251,7 @@ _TIME_TAIL = re.compile(
     r"Saturday|Sunday|week|month|year|night|morning|evening|afternoon|today)|\s+(?:today|yesterday))+$"
 )
 _SPACES = re.compile(r"\s+")
+_PAREN_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z.&-]{1,11}\)")
 _LEADING_ADJUNCT = re.compile(r"^(?:In|At|From|On|After|Before|Speaking|Asked)\b[^,]{0,60},\s*")
 _MASKED_QUOTE = re.compile(r"[\u201c\"\u2018]x[x\s.!?]*[\u201d\"\u2019]")
 _REPORTED_THAT = re.compile(rf"\b(?:{_VERB_ALT})\b(?:\s+[\w'\u2019-]+){{0,5}}?\s+that$")
@@ -273,6 +277,7 @@ def _np_before(text: str) -> str:
     or at any other word.
     """
     text = _INTERJECTIONS.sub("", text)
+    text = _PAREN_ACRONYM.sub("", text)  # "Joint Chiefs of Staff (JCS) said": the acronym repeats the name
     rel = _RELATIVE.search(text)
     if rel:
         text = text[: rel.start()]
