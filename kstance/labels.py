@@ -50,6 +50,8 @@ def read_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
+        if data is None:
+            data = {}  # an empty file is an empty mapping; callers name the fields it lacks
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

@@ -7,7 +7,6 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,14 +171,12 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     Raises:
         ConfigError: naming the file and the offending key.
     """
+    from kstance.labels import ConfigError as YamlError, read_yaml
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings")
+        data = read_yaml(path)  # the project's one YAML reader: errors name the file
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
     data.update(overrides or {})
     return config_from_dict(data, str(path))
