@@ -52,8 +52,12 @@ def cmd_extract(args) -> int:
     except InputError as exc:
         _err(str(exc))
         return 2
-    with writer:
-        failed = extract_files(args.inputs, writer, args.quiet)
+    failed = extract_files(args.inputs, writer, args.quiet)
+    if failed and writer.count == 0:
+        # the inputs failed and produced nothing: an earlier output stays as it was
+        writer.abort()
+        return 1
+    writer.commit()
     if not args.quiet and args.output:
         _err(f"wrote {writer.count} quotes to {args.output}")
     return 1 if failed else 0

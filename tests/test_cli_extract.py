@@ -45,8 +45,8 @@ def test_a_failed_run_leaves_the_earlier_output_intact(tmp_path):
     out.write_text('{"kept": true}\n')
     code = main(["extract", "--quiet", str(tmp_path / "missing.txt"), "-o", str(out)])
     assert code == 1
-    # the run wrote no quotes: the target is replaced only by a complete result
-    assert out.read_text() == "" or out.read_text() == '{"kept": true}\n'
+    # every input failed: the earlier result is kept as it was
+    assert out.read_text() == '{"kept": true}\n'
     assert not list(tmp_path.glob("*.part"))
 
 
