@@ -161,6 +161,10 @@ def score_command(args) -> int:
                     failed_files += 1
                     continue
                 progress.close()
+            if failed_files and writer.count == 0:
+                raise _NothingWritten  # every input failed: leave an earlier output as it was
+    except _NothingWritten:
+        return 1
     except KeyboardInterrupt:
         if out is not None and writer.count:
             _err(f"interrupted: {writer.count} rows kept in {writer.partial_path}; rerun with --resume to finish")
@@ -176,6 +180,10 @@ def score_command(args) -> int:
              + (f" ({reused} kept from the interrupted run)" if reused else "")
              + f" in {time.time() - t0:.1f} s" + (f" -> {out}" if out else ""))
     return 1 if (failed_files or failed_rows) else 0
+
+
+class _NothingWritten(Exception):
+    """Raised inside the writer's block so that it aborts instead of committing an empty file."""
 
 
 def _take(it: Iterator[dict], n: int) -> list[dict]:

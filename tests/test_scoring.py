@@ -170,3 +170,11 @@ def test_summarize_counts_dyads_by_month(tmp_path):
     sep = next(r for r in monthly if r["month"] == "2019-09")
     assert sep["threatening"] == "2" and sep["total"] == "2"
     assert (out / "dyads.png").stat().st_size > 1000
+
+
+def test_a_run_whose_inputs_all_fail_keeps_the_earlier_output(tmp_path, tiny_model):
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"kept": true}\n')
+    assert main(["score", str(tmp_path / "missing.jsonl"), "-o", str(out), "--model", str(tiny_model), "--quiet"]) == 1
+    assert out.read_text() == '{"kept": true}\n'
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob("*.partial.*"))
